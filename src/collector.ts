@@ -1,0 +1,111 @@
+// One running bpfcol: config in, telemetry endpoint up, graph built and started; shutdown drains.
+import type { Server } from 'node:http';
+import { dirname, resolve } from 'node:path';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Factories } from './component/component.ts';
+import { loadConfigFiles } from './config/load.ts';
+import { type ResolvedConfig, resolveConfig } from './config/resolve.ts';
+import { buildGraph } from './pipeline/graph.ts';
+import { Service } from './pipeline/service.ts';
+import { createLogger, type Logger } from './telemetry/logger.ts';
+import { registerProcessMetrics } from './telemetry/process-metrics.ts';
+import { meterTelemetry, nopTelemetry, type SelfTelemetry } from './telemetry/self.ts';
+import { startTelemetryServer } from './telemetry/server.ts';
+import { VERSION } from './version.ts';
+
+export interface CollectorOptions {
+  configPaths: string[];
+  factories: Factories;
+  env?: NodeJS.ProcessEnv;
+  /** Where log lines go (stderr by default). */
+  writeLog?: (line: string) => void;
+}
+
+/** Loads and checks the config; throws ConfigError listing every problem. Creates nothing. */
+export function loadResolvedConfig(options: CollectorOptions): { config: ResolvedConfig; unsetEnv: string[] } {
+  const loaded = loadConfigFiles(options.configPaths, options.env);
+  return { config: resolveConfig(loaded.raw, options.factories), unsetEnv: loaded.unsetEnv };
+}
+
+export class Collector {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  private readonly options: CollectorOptions;
+  private service?: Service;
+  private meterProvider?: MeterProvider;
+  private server?: Server;
+  private stopping?: Promise<void>;
+
+  constructor(options: CollectorOptions) {
+    this.options = options;
+    const { config, unsetEnv } = loadResolvedConfig(options);
+    this.config = config;
+    this.logger = createLogger({
+      level: config.telemetry.logs.level,
+      encoding: config.telemetry.logs.encoding,
+      ...(options.writeLog ? { write: options.writeLog } : {}),
+    });
+    for (const name of unsetEnv) this.logger.warn('config references an unset environment variable; it expands to ""', { variable: name });
+  }
+
+  private selfTelemetry(): { telemetry: SelfTelemetry; exporter?: PrometheusExporter } {
+    if (this.config.telemetry.metrics.level === 'none') return { telemetry: nopTelemetry };
+    const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+    this.meterProvider = new MeterProvider({
+      resource: resourceFromAttributes({ 'service.name': 'bpfcol', 'service.version': VERSION, ...this.config.telemetry.resource }),
+      readers: [exporter],
+    });
+    const telemetry = meterTelemetry(this.meterProvider.getMeter('bpfcol'));
+    registerProcessMetrics(telemetry);
+    return { telemetry, exporter };
+  }
+
+  /** Starts everything; rejects (having stopped what started) when a component cannot start. */
+  async start(): Promise<void> {
+    const { telemetry, exporter } = this.selfTelemetry();
+    const configDir = dirname(resolve(this.options.configPaths[0] ?? '.'));
+    const graph = buildGraph(this.config, { logger: this.logger, telemetry, configDir });
+    this.service = new Service(graph, this.logger);
+    if (exporter) {
+      this.server = await startTelemetryServer({
+        address: this.config.telemetry.metrics.address,
+        exporter,
+        health: () => ({ healthy: this.service?.state === 'running', status: this.service?.state ?? 'created' }),
+      });
+    }
+    try {
+      await this.service.start();
+    } catch (error) {
+      await this.closeTelemetry();
+      throw error;
+    }
+    this.logger.info('everything is ready; data flows', {
+      pipelines: this.config.pipelines.map((p) => p.id).join(','),
+      ...(this.server ? { telemetry: `http://${this.config.telemetry.metrics.address}/metrics` } : {}),
+    });
+  }
+
+  /** Drains and stops everything once; safe before start and safe twice. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('shutting down');
+      await this.service?.shutdown();
+      await this.closeTelemetry();
+      this.logger.info('shutdown complete');
+    })();
+    return this.stopping;
+  }
+
+  private async closeTelemetry(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    await this.meterProvider?.shutdown().catch(() => {});
+    this.meterProvider = undefined;
+  }
+}

@@ -1,0 +1,200 @@
+// Checks a raw config against the registry and each component's schema, and resolves it into
+// what the pipeline graph is built from. Every problem is collected (not just the first), each
+// with its path; nothing is created here.
+import type { Factories, Factory, Kind } from '../component/component.ts';
+import { type ComponentId, parseComponentId } from '../component/id.ts';
+import { isSignal, type Signal, SIGNALS } from '../pdata/signal.ts';
+import { ConfigError, type ConfigIssue, joinPath } from './errors.ts';
+import { pipelineSchema, rootSchema, type TelemetryConfig } from './service-schema.ts';
+import { zodIssues } from './zod-issues.ts';
+
+export interface ResolvedComponent {
+  id: ComponentId;
+  kind: Kind;
+  factory: Factory;
+  /** The config after the schema: defaults filled in, durations in ms. */
+  config: unknown;
+}
+
+export interface ResolvedPipeline {
+  /** `traces` or `traces/name`. */
+  id: string;
+  signal: Signal;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface ResolvedConfig {
+  receivers: Map<string, ResolvedComponent>;
+  processors: Map<string, ResolvedComponent>;
+  exporters: Map<string, ResolvedComponent>;
+  extensions: Map<string, ResolvedComponent>;
+  pipelines: ResolvedPipeline[];
+  serviceExtensions: string[];
+  telemetry: TelemetryConfig;
+}
+
+const SECTIONS = [
+  ['receivers', 'receiver'],
+  ['processors', 'processor'],
+  ['exporters', 'exporter'],
+  ['extensions', 'extension'],
+] as const;
+
+function factoriesOf(factories: Factories, kind: Kind): Factory[] {
+  return kind === 'receiver'
+    ? factories.receivers
+    : kind === 'processor'
+      ? factories.processors
+      : kind === 'exporter'
+        ? factories.exporters
+        : factories.extensions;
+}
+
+/** The signals a factory can create, in the usual order. */
+export function supportedSignals(factory: Factory): Signal[] {
+  if (factory.kind === 'extension') return [];
+  return SIGNALS.filter((s) => factory.create[s] !== undefined);
+}
+
+function listOf(items: string[]): string {
+  return items.length === 0 ? '(none)' : items.join(', ');
+}
+
+function resolveSection(
+  raw: Record<string, unknown> | null,
+  section: string,
+  kind: Kind,
+  factories: Factories,
+  issues: ConfigIssue[],
+): Map<string, ResolvedComponent> {
+  const out = new Map<string, ResolvedComponent>();
+  const available = factoriesOf(factories, kind);
+  for (const [text, value] of Object.entries(raw ?? {})) {
+    const path = joinPath(section, text);
+    const id = parseComponentId(text);
+    if (typeof id === 'string') {
+      issues.push({ path, message: id });
+      continue;
+    }
+    const factory = available.find((f) => f.type === id.type);
+    if (!factory) {
+      issues.push({
+        path,
+        message: `unknown ${kind} type "${id.type}"; valid types: ${listOf(available.map((f) => f.type).sort())}`,
+      });
+      continue;
+    }
+    if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+      issues.push({ path, message: 'expected a mapping of settings (or nothing, for the defaults)' });
+      continue;
+    }
+    const parsed = factory.configSchema.safeParse(value ?? {}, { reportInput: true });
+    if (!parsed.success) {
+      issues.push(...zodIssues(parsed.error, path));
+      continue;
+    }
+    for (const problem of factory.validate?.(parsed.data) ?? []) issues.push({ path, message: problem });
+    out.set(text, { id, kind, factory, config: parsed.data });
+  }
+  return out;
+}
+
+function resolvePipeline(
+  name: string,
+  value: unknown,
+  components: Record<'receiver' | 'processor' | 'exporter', Map<string, ResolvedComponent>>,
+  issues: ConfigIssue[],
+): ResolvedPipeline | undefined {
+  const path = joinPath('service.pipelines', name);
+  const slash = name.indexOf('/');
+  const signalText = slash < 0 ? name : name.slice(0, slash);
+  if (!isSignal(signalText)) {
+    issues.push({ path, message: `unknown signal "${signalText}"; a pipeline is named traces, metrics, logs or profiles, optionally with /name` });
+    return undefined;
+  }
+  if (slash >= 0 && slash === name.length - 1) {
+    issues.push({ path, message: 'the name after "/" must not be empty' });
+    return undefined;
+  }
+  const parsed = pipelineSchema.safeParse(value ?? {}, { reportInput: true });
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, path));
+    return undefined;
+  }
+  const before = issues.length;
+  const check = (list: string[], kind: 'receiver' | 'processor' | 'exporter', key: string) => {
+    const seen = new Set<string>();
+    list.forEach((id, i) => {
+      const itemPath = joinPath(joinPath(path, key), i);
+      if (seen.has(id)) {
+        issues.push({ path: itemPath, message: `${kind} "${id}" is listed twice` });
+        return;
+      }
+      seen.add(id);
+      const component = components[kind].get(id);
+      if (!component) {
+        const configured = [...components[kind].keys()];
+        issues.push({
+          path: itemPath,
+          message: `references ${kind} "${id}", which is not configured in ${kind}s (configured: ${listOf(configured)})`,
+        });
+        return;
+      }
+      const signals = supportedSignals(component.factory);
+      if (!signals.includes(signalText)) {
+        issues.push({ path: itemPath, message: `${kind} "${id}" does not support ${signalText}; it supports ${listOf(signals)}` });
+      }
+    });
+  };
+  check(parsed.data.receivers, 'receiver', 'receivers');
+  check(parsed.data.processors, 'processor', 'processors');
+  check(parsed.data.exporters, 'exporter', 'exporters');
+  if (parsed.data.receivers.length === 0) issues.push({ path: joinPath(path, 'receivers'), message: 'a pipeline needs at least one receiver' });
+  if (parsed.data.exporters.length === 0) issues.push({ path: joinPath(path, 'exporters'), message: 'a pipeline needs at least one exporter' });
+  if (issues.length > before) return undefined;
+  return { id: name, signal: signalText, ...parsed.data };
+}
+
+export function resolveConfig(raw: Record<string, unknown>, factories: Factories): ResolvedConfig {
+  const issues: ConfigIssue[] = [];
+  const root = rootSchema.safeParse(raw, { reportInput: true });
+  if (!root.success) {
+    // Component sections are checked below on their own; report the rest now.
+    issues.push(...zodIssues(root.error, ''));
+    throw new ConfigError(issues);
+  }
+  const cfg = root.data;
+  const sections = {} as Record<(typeof SECTIONS)[number][1], Map<string, ResolvedComponent>>;
+  for (const [section, kind] of SECTIONS) sections[kind] = resolveSection(cfg[section], section, kind, factories, issues);
+  if (Object.keys(cfg.connectors ?? {}).length > 0) {
+    issues.push({ path: 'connectors', message: 'bpfcol has no connectors; use processors (see processors/ in the README)' });
+  }
+
+  const pipelines: ResolvedPipeline[] = [];
+  const pipelineEntries = Object.entries(cfg.service.pipelines);
+  if (pipelineEntries.length === 0) issues.push({ path: 'service.pipelines', message: 'at least one pipeline is required' });
+  for (const [name, value] of pipelineEntries) {
+    const p = resolvePipeline(name, value, sections, issues);
+    if (p) pipelines.push(p);
+  }
+  cfg.service.extensions.forEach((id, i) => {
+    if (!sections.extension.has(id)) {
+      issues.push({
+        path: joinPath('service.extensions', i),
+        message: `references extension "${id}", which is not configured in extensions (configured: ${listOf([...sections.extension.keys()])})`,
+      });
+    }
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return {
+    receivers: sections.receiver,
+    processors: sections.processor,
+    exporters: sections.exporter,
+    extensions: sections.extension,
+    pipelines,
+    serviceExtensions: cfg.service.extensions,
+    telemetry: cfg.service.telemetry,
+  };
+}
