@@ -1,10 +1,13 @@
 // The registry: every component bpfcol is built with, one line each. Adding a component is
 // adding its folder and its line here; the engine in src/ knows no component by name.
 import type { Factories } from './src/component/component.ts';
+import { batchFactory } from './processors/batch/factory.ts';
 
 export const factories: Factories = {
   receivers: [],
-  processors: [],
+  processors: [
+    batchFactory,
+  ],
   exporters: [],
   extensions: [],
 };
