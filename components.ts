@@ -2,11 +2,13 @@
 // adding its folder and its line here; the engine in src/ knows no component by name.
 import type { Factories } from './src/component/component.ts';
 import { batchFactory } from './processors/batch/factory.ts';
+import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 
 export const factories: Factories = {
   receivers: [],
   processors: [
     batchFactory,
+    memoryLimiterFactory,
   ],
   exporters: [],
   extensions: [],
