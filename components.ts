@@ -3,6 +3,7 @@
 import type { Factories } from './src/component/component.ts';
 import { batchFactory } from './processors/batch/factory.ts';
 import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
+import { prometheusFactory } from './exporters/prometheus/factory.ts';
 
 export const factories: Factories = {
   receivers: [],
@@ -10,6 +11,8 @@ export const factories: Factories = {
     batchFactory,
     memoryLimiterFactory,
   ],
-  exporters: [],
+  exporters: [
+    prometheusFactory,
+  ],
   extensions: [],
 };
