@@ -1,5 +1,5 @@
 // The prometheus exporter: consume() updates the stored series, Prometheus pulls them from /metrics.
-import type { CreateSettings, Exporter } from '../../src/component/component.ts';
+import type { CreateSettings, Exporter, Host } from '../../src/component/component.ts';
 import type { MetricsData } from '../../src/pdata/metrics.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { Accumulator } from './accumulator.ts';
@@ -53,7 +53,7 @@ export class PrometheusExporter implements Exporter<'metrics'> {
     return this.writer.render(this.accumulator.collect(Date.now()));
   }
 
-  async start(): Promise<void> {
+  async start(_host?: Host): Promise<void> {
     await this.server.start();
     this.logger.info('serving Prometheus metrics', { url: `http://${this.server.address}/metrics` });
   }
