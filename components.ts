@@ -4,6 +4,7 @@ import type { Factories } from './src/component/component.ts';
 import { batchFactory } from './processors/batch/factory.ts';
 import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
+import { debugFactory } from './exporters/debug/factory.ts';
 
 export const factories: Factories = {
   receivers: [],
@@ -13,6 +14,7 @@ export const factories: Factories = {
   ],
   exporters: [
     prometheusFactory,
+    debugFactory,
   ],
   extensions: [],
 };
