@@ -14,7 +14,11 @@ export const prometheusConfigSchema = z.strictObject({
     .record(
       z.string().regex(LABEL_NAME, { error: (i) => `expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), got "${String(i.input)}"` }),
       z.string({ error: 'expected a string label value' }),
-      { error: 'expected a map of label name to value' },
+      {
+        // Keep the key's own message (what a label name must look like) rather than a generic one.
+        error: (issue) =>
+          issue.code === 'invalid_key' ? issue.issues[0]?.message : issue.code === 'invalid_type' ? 'expected a map of label name to value' : undefined,
+      },
     )
     .default({}),
   /** Write each sample's timestamp (the point's time) after its value. */
