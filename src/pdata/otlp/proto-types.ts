@@ -56,6 +56,11 @@ export interface Link {
   flags?: number | null;
 }
 
+export interface Status {
+  message?: string | null;
+  code?: number | null;
+}
+
 export interface Span {
   traceId?: Uint8Array | null;
   spanId?: Uint8Array | null;
@@ -72,15 +77,23 @@ export interface Span {
   droppedEventsCount?: number | null;
   links?: Link[];
   droppedLinksCount?: number | null;
-  status?: { message?: string | null; code?: number | null } | null;
+  status?: Status | null;
+}
+
+export interface ScopeSpans {
+  scope?: Scope | null;
+  spans?: Span[];
+  schemaUrl?: string | null;
+}
+
+export interface ResourceSpans {
+  resource?: Resource | null;
+  scopeSpans?: ScopeSpans[];
+  schemaUrl?: string | null;
 }
 
 export interface TracesRequest {
-  resourceSpans?: {
-    resource?: Resource | null;
-    scopeSpans?: { scope?: Scope | null; spans?: Span[]; schemaUrl?: string | null }[];
-    schemaUrl?: string | null;
-  }[];
+  resourceSpans?: ResourceSpans[];
 }
 
 export interface Exemplar {
@@ -135,10 +148,31 @@ export interface ExponentialHistogramDataPoint extends DataPointBase {
   zeroThreshold?: number | null;
 }
 
+export interface Quantile {
+  quantile?: number | null;
+  value?: number | null;
+}
+
 export interface SummaryDataPoint extends DataPointBase {
   count?: Int64 | null;
   sum?: number | null;
-  quantileValues?: { quantile?: number | null; value?: number | null }[];
+  quantileValues?: Quantile[];
+}
+
+export interface Sum {
+  dataPoints?: NumberDataPoint[];
+  aggregationTemporality?: number | null;
+  isMonotonic?: boolean | null;
+}
+
+export interface Histogram {
+  dataPoints?: HistogramDataPoint[];
+  aggregationTemporality?: number | null;
+}
+
+export interface ExponentialHistogram {
+  dataPoints?: ExponentialHistogramDataPoint[];
+  aggregationTemporality?: number | null;
 }
 
 export interface Metric {
@@ -147,20 +181,28 @@ export interface Metric {
   unit?: string | null;
   metadata?: KeyValue[];
   gauge?: { dataPoints?: NumberDataPoint[] } | null;
-  sum?: { dataPoints?: NumberDataPoint[]; aggregationTemporality?: number | null; isMonotonic?: boolean | null } | null;
-  histogram?: { dataPoints?: HistogramDataPoint[]; aggregationTemporality?: number | null } | null;
-  exponentialHistogram?: { dataPoints?: ExponentialHistogramDataPoint[]; aggregationTemporality?: number | null } | null;
+  sum?: Sum | null;
+  histogram?: Histogram | null;
+  exponentialHistogram?: ExponentialHistogram | null;
   summary?: { dataPoints?: SummaryDataPoint[] } | null;
   /** Decoded messages only: which of gauge, sum, histogram, exponentialHistogram, summary is set. */
   readonly data?: string | null;
 }
 
+export interface ScopeMetrics {
+  scope?: Scope | null;
+  metrics?: Metric[];
+  schemaUrl?: string | null;
+}
+
+export interface ResourceMetrics {
+  resource?: Resource | null;
+  scopeMetrics?: ScopeMetrics[];
+  schemaUrl?: string | null;
+}
+
 export interface MetricsRequest {
-  resourceMetrics?: {
-    resource?: Resource | null;
-    scopeMetrics?: { scope?: Scope | null; metrics?: Metric[]; schemaUrl?: string | null }[];
-    schemaUrl?: string | null;
-  }[];
+  resourceMetrics?: ResourceMetrics[];
 }
 
 export interface LogRecord {
@@ -177,12 +219,20 @@ export interface LogRecord {
   eventName?: string | null;
 }
 
+export interface ScopeLogs {
+  scope?: Scope | null;
+  logRecords?: LogRecord[];
+  schemaUrl?: string | null;
+}
+
+export interface ResourceLogs {
+  resource?: Resource | null;
+  scopeLogs?: ScopeLogs[];
+  schemaUrl?: string | null;
+}
+
 export interface LogsRequest {
-  resourceLogs?: {
-    resource?: Resource | null;
-    scopeLogs?: { scope?: Scope | null; logRecords?: LogRecord[]; schemaUrl?: string | null }[];
-    schemaUrl?: string | null;
-  }[];
+  resourceLogs?: ResourceLogs[];
 }
 
 /** Export*ServiceResponse: partial_success holds rejected_spans / rejected_data_points / rejected_log_records. */

@@ -108,7 +108,7 @@ const FIXED32 = 5;
 const LEN = 2;
 const tag = (field: number, wireType: number) => (field << 3) | wireType;
 
-function fixed32Field<T extends { flags?: number }>(field: number): ExtraField<T> {
+function fixed32Field<T extends { flags?: number | null }>(field: number): ExtraField<T> {
   return {
     tag: tag(field, FIXED32),
     read: (r, m) => {
