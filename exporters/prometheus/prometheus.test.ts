@@ -32,6 +32,18 @@ before(async () => {
         gauge('process.memory.usage', 'By', 2048, {}, t1),
         gauge('system.cpu.utilization', '1', 0.5, {}, t1),
         {
+          name: 'payload.size',
+          unit: 'By',
+          data: {
+            type: 'exponentialHistogram',
+            aggregationTemporality: 2,
+            dataPoints: [
+              // scale 0: bucket k holds (2^k, 2^(k+1)]; offset 1 -> (2,4], (4,8]
+              { attributes: [], timeUnixNano: t1, count: 6, sum: 30, scale: 0, zeroCount: 1, positive: { offset: 1, bucketCounts: [2, 3] }, negative: { offset: 0, bucketCounts: [] } },
+            ],
+          },
+        },
+        {
           name: 'rpc.server.duration',
           unit: 'ms',
           data: { type: 'summary', dataPoints: [{ attributes: [], timeUnixNano: t1, count: 7, sum: 70, quantileValues: [{ quantile: 0.9, value: 15 }] }] },
@@ -97,4 +109,10 @@ test('gauges with unit suffixes, a summary with its quantile, and target_info', 
   const [info] = await prometheus.waitForSeries('target_info');
   assert.deepEqual(info!.labels, { __name__: 'target_info', job: 'lab/shop', instance: 'node-1:4242', host_name: 'node-1' });
   assert.equal(info!.value, 1);
+});
+
+test('an exponential histogram arrives as classic buckets at its boundaries', async () => {
+  const buckets = await prometheus.waitForSeries('payload_size_bytes_bucket');
+  const byLe = Object.fromEntries(buckets.map((s) => [s.labels.le, s.value]));
+  assert.deepEqual(byLe, { '0': 1, '4': 3, '8': 6, '+Inf': 6 });
 });
