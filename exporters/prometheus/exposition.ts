@@ -65,8 +65,13 @@ function formatValue(value: number): string {
   return String(value);
 }
 
+/** Label names as the SDK serializer finally writes them (runs of `_` collapsed), so all families agree. */
+function serializerLabelName(name: string): string {
+  return name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
+}
+
 function sample(name: string, labels: [string, string][], value: number, timestampMs: number | undefined): string {
-  const body = labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
+  const body = labels.map(([k, v]) => `${serializerLabelName(k)}="${escapeLabelValue(v)}"`).join(',');
   return `${name}${body ? `{${body}}` : ''} ${formatValue(value)}${timestampMs === undefined ? '' : ` ${timestampMs}`}\n`;
 }
 
