@@ -5,9 +5,12 @@ import { batchFactory } from './processors/batch/factory.ts';
 import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
+import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
 
 export const factories: Factories = {
-  receivers: [],
+  receivers: [
+    otlpReceiverFactory,
+  ],
   processors: [
     batchFactory,
     memoryLimiterFactory,
