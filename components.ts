@@ -6,6 +6,7 @@ import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
+import { fileFactory } from './exporters/file/factory.ts';
 
 export const factories: Factories = {
   receivers: [
@@ -18,6 +19,7 @@ export const factories: Factories = {
   exporters: [
     prometheusFactory,
     debugFactory,
+    fileFactory,
   ],
   extensions: [],
 };
