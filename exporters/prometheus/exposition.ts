@@ -236,8 +236,11 @@ export class ExpositionWriter {
   private targetInfo(series: Series[]): string {
     const name = this.options.namespace ? `${this.options.namespace}_target_info` : 'target_info';
     const seen = new Set<string>();
+    const seenResources = new Set<KeyValue[]>(); // series of one batch share one resource list
     let body = '';
     for (const s of series) {
+      if (seenResources.has(s.resource)) continue;
+      seenResources.add(s.resource);
       const labels = attributeLabels(s.resource.filter((a) => !SERVICE_ATTRIBUTES.has(a.key)));
       const { job, instance } = jobAndInstance(s.resource);
       if (job !== undefined) labels.set('job', job);
