@@ -85,6 +85,8 @@ export function anyValueToString(value: AnyValue): string {
   const plain = fromAnyValue(value);
   if (plain === undefined) return '';
   if (typeof plain === 'string') return plain;
+  if (typeof plain === 'bigint' || typeof plain === 'number' || typeof plain === 'boolean') return String(plain);
+  if (plain instanceof Uint8Array) return Buffer.from(plain).toString('base64');
   return JSON.stringify(plain, (_k, v: unknown) =>
     typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
   );
