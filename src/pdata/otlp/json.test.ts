@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SPAN_ID, sampleLogs, sampleTraces, T0, TRACE_ID } from '../../../test/fixtures/pdata-samples.ts';
-import { fromJson, toJsonObject } from './index.ts';
+import { decodeResponse, encodeResponse, fromJson, OtlpDecodeError, responseFromJson, responseToJson, toJsonObject } from './index.ts';
 
 describe('OTLP/JSON output', () => {
   it('writes hex ids, int64 as decimal strings, enums as integers, bytes as base64, camelCase keys', () => {
@@ -86,5 +86,23 @@ describe('OTLP/JSON input', () => {
     assert.deepStrictEqual(metrics.resourceMetrics[0]!.scopeMetrics[0]!.metrics, [
       { name: 'm', data: { type: 'sum', aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ attributes: [], timeUnixNano: 1n, asInt: -7n }] } },
     ]);
+  });
+});
+
+describe('Export*ServiceResponse', () => {
+  it('carries partial success in protobuf and JSON, and nothing for full success', () => {
+    for (const signal of ['traces', 'metrics', 'logs'] as const) {
+      const partial = { rejected: 3, message: 'too old' };
+      assert.deepStrictEqual(decodeResponse(signal, encodeResponse(signal, partial)), partial);
+      assert.deepStrictEqual(responseFromJson(signal, responseToJson(signal, partial)), partial);
+      assert.equal(encodeResponse(signal).length, 0);
+      assert.equal(decodeResponse(signal, encodeResponse(signal)), undefined);
+      assert.equal(responseToJson(signal), '{}');
+      assert.equal(responseFromJson(signal, '{}'), undefined);
+      assert.equal(responseFromJson(signal, ''), undefined);
+    }
+    assert.equal(responseToJson('traces', { rejected: 2, message: '' }), '{"partialSuccess":{"rejectedSpans":"2"}}');
+    assert.deepStrictEqual(responseFromJson('logs', '{"partialSuccess":{"rejectedLogRecords":1,"errorMessage":"x"}}'), { rejected: 1, message: 'x' });
+    assert.throws(() => responseFromJson('metrics', '{"partialSuccess":'), OtlpDecodeError);
   });
 });
