@@ -42,7 +42,7 @@ ${SERVICE}`, 'env.yaml');
 
   it('a whole-value reference takes its YAML type, $$ stays a dollar', () => {
     const path = writeConfig(dir.path, `
-receivers: { otlp: {} }
+receivers: { otlp: { protocols: { grpc: {} } } }
 processors:
   batch: { send_batch_size: "\${env:BATCH}" }
 exporters:
@@ -62,7 +62,7 @@ service:
 
   it('a literal $$ is printed as one $', () => {
     const path = writeConfig(dir.path, `
-receivers: { otlp: {} }
+receivers: { otlp: { protocols: { grpc: {} } } }
 exporters:
   file: { path: "/tmp/$$dollar-\${env:SUFFIX}.json" }
 service:
@@ -75,7 +75,7 @@ service:
 
   it('warns about an unset variable without a default', () => {
     const path = writeConfig(dir.path, `
-receivers: { otlp: {} }
+receivers: { otlp: { protocols: { grpc: {} } } }
 exporters:
   file: { path: "/tmp/out\${env:BPFCOL_TEST_SURELY_UNSET}.json" }
 service:
@@ -115,7 +115,7 @@ service:
 describe('print-config', () => {
   it('masks header values and secret-looking keys', () => {
     const path = writeConfig(dir.path, `
-receivers: { otlp: {} }
+receivers: { otlp: { protocols: { grpc: {} } } }
 exporters:
   otlp: { endpoint: "backend:4317", headers: { authorization: "Bearer s3cr3t", x-team: "blue" } }
 service:
