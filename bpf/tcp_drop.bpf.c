@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * tcp_drop: TCP drops (with the kernel's drop reason), retransmits, resets, connections opened
+ * and closed (bytes, retransmits and RTT read from the socket at close), per pair of endpoints,
+ * owning process and cgroup. Tracepoints only.
+ *
+ * Counts are aggregated here in hash maps; user space reads them once per interval. Two copies of
+ * every aggregation map exist (_a and _b): programs write to the side named by control[0]; user
+ * space flips the side, lets programs still running on the old side finish, then reads and clears
+ * the old side while nothing writes to it. So a read never races with an increment.
+ *
+ * Softirq-time events (drops, retransmits, resets, state changes on packet arrival) run in
+ * whatever task happened to be interrupted: the owner of a socket is remembered in process
+ * context (connect, listen, accept, send) in `owners` and looked up by socket address.
+ */
+#include "common.h"
+#include "ringbuf.h"
+#include "tcp_drop.h"
+#include <bpf/bpf_endian.h>
+
+BPFCOL_LICENSE;
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define EEXIST 17
+
+/* ---- configuration (set by user space before load) ---------------------------------------- */
+const volatile __u32 kinds = 0xffffffff;     /* TCP_KIND_BIT(TCP_EV_*) */
+const volatile __u32 n_ports = 0;            /* keep events where either port is listed */
+const volatile __u16 ports[TCP_FILTER_MAX] = {};
+const volatile __u32 n_pids = 0;             /* keep events whose owning process is listed */
+const volatile __u32 pids[TCP_FILTER_MAX] = {};
+const volatile __u32 n_cgroups = 0;          /* keep events whose owner's cgroup is listed */
+const volatile __u64 cgroups[TCP_FILTER_MAX] = {};
+const volatile __u32 log_drops = 0;          /* 1: one ring-buffer record per drop */
+const volatile __u32 log_max_per_second = 100;
+
+/* ---- maps ---------------------------------------------------------------------------------- */
+#define FLOW_MAP(name, entries)                                                \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_HASH);                               \
+		__uint(max_entries, entries);                                  \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                          \
+		__type(key, struct tcp_flow_key);                              \
+		__type(value, struct tcp_flow_value);                          \
+	} name SEC(".maps")
+FLOW_MAP(flows_a, 16384);
+FLOW_MAP(flows_b, 16384);
+
+#define RTT_MAP(name, entries)                                                 \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_HASH);                               \
+		__uint(max_entries, entries);                                  \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                          \
+		__type(key, struct tcp_flow_key);                              \
+		__type(value, struct tcp_rtt_value);                           \
+	} name SEC(".maps")
+RTT_MAP(rtt_a, 4096);
+RTT_MAP(rtt_b, 4096);
+
+/* control[0]: which side (0: _a, 1: _b) programs write to. Written by user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} control SEC(".maps");
+
+/* Socket address -> owner. Entries leave when the socket reaches TCP_CLOSE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tcp_owner);
+} owners SEC(".maps");
+
+struct tcp_listener {
+	struct tcp_owner owner;
+	__u64 sk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tcp_listener_key);
+	__type(value, struct tcp_listener);
+} listeners SEC(".maps");
+
+/* Per-second window of the drop-record rate limit. */
+struct log_window {
+	__u64 second;
+	__u64 sent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log_window);
+} log_rate SEC(".maps");
+
+BPFCOL_RINGBUF(drop_log, 1 << 20);
+
+BPFCOL_COUNTER(flows_full);          /* events not counted: flow map full */
+BPFCOL_COUNTER(rtt_full);            /* RTT samples not counted: rtt map full */
+BPFCOL_COUNTER(owners_full);         /* owners not remembered: owner/listener map full */
+BPFCOL_COUNTER(drop_log_ratelimited); /* drop records over logs.max_per_second */
+
+/* Puts the event layout in the object's BTF, so user space can check its decoder against it. */
+struct tcp_drop_event tcp_drop_event_layout = {};
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+static __always_inline __u32 active_side(void)
+{
+	__u32 zero = 0;
+	__u32 *side = bpf_map_lookup_elem(&control, &zero);
+
+	return side ? *side & 1 : 0;
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline __u64 sk_cgroup(const struct sock *sk)
+{
+	if (!bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		return 0;
+	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+static __always_inline void remember_owner(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tcp_owner o = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.pid = bpf_get_current_pid_tgid() >> 32,
+	};
+	struct tcp_owner *cur = bpf_map_lookup_elem(&owners, &key);
+
+	if (cur && cur->pid == o.pid && cur->cgroup_id == o.cgroup_id)
+		return;
+	bpfcol_map_update_counted(&owners, &key, &o, BPF_ANY, &owners_full);
+}
+
+/* TCP_NEW_SYN_RECV and TCP_TIME_WAIT sockets are not full sockets: only sock_common is there. */
+static __always_inline bool is_full_sock(__u8 state)
+{
+	return state != TCP_NEW_SYN_RECV && state != TCP_TIME_WAIT;
+}
+
+/*
+ * Fills pid and cgroup of key from what is known about sk. Never from the current task: these
+ * hooks often run in softirq, in whatever task was interrupted, and a BPF tracepoint program
+ * cannot tell (the kernel overwrites the record's common fields, flags included, for BPF).
+ */
+static __always_inline void resolve_owner(const struct sock *sk, __u16 local_port, __u32 netns,
+					  struct tcp_flow_key *key)
+{
+	if (sk) {
+		__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+		if (state == TCP_NEW_SYN_RECV) /* request socket: its listener owns it */
+			sk = BPF_CORE_READ(sk, __sk_common.skc_listener);
+		if (sk && state != TCP_TIME_WAIT) {
+			__u64 k = (__u64)sk;
+			struct tcp_owner *o = bpf_map_lookup_elem(&owners, &k);
+
+			if (o) {
+				key->pid = o->pid;
+				key->cgroup_id = o->cgroup_id;
+				return;
+			}
+			if (is_full_sock(BPF_CORE_READ(sk, __sk_common.skc_state)))
+				key->cgroup_id = sk_cgroup(sk);
+		}
+	}
+	if (netns && local_port) { /* a packet to or from a listening port: the listener's owner */
+		struct tcp_listener_key lk = { .netns = netns, .port = local_port };
+		struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
+
+		if (l) {
+			key->pid = l->owner.pid;
+			key->cgroup_id = l->owner.cgroup_id;
+		}
+	}
+}
+
+static __always_inline bool filters_pass(const struct tcp_flow_key *key)
+{
+	if (n_ports) {
+		bool hit = false;
+
+		for (int i = 0; i < TCP_FILTER_MAX; i++) {
+			if (i < n_ports && (ports[i] == key->lport || ports[i] == key->rport))
+				hit = true;
+		}
+		if (!hit)
+			return false;
+	}
+	if (n_pids) {
+		bool hit = false;
+
+		for (int i = 0; i < TCP_FILTER_MAX; i++) {
+			if (i < n_pids && pids[i] == key->pid)
+				hit = true;
+		}
+		if (!hit)
+			return false;
+	}
+	if (n_cgroups) {
+		bool hit = false;
+
+		for (int i = 0; i < TCP_FILTER_MAX; i++) {
+			if (i < n_cgroups && cgroups[i] == key->cgroup_id)
+				hit = true;
+		}
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline struct tcp_flow_value *flow_entry(void *map, const struct tcp_flow_key *key)
+{
+	struct tcp_flow_value *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	struct tcp_flow_value zero = {};
+	long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+
+	if (err && err != -EEXIST)
+		return NULL;
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void flow_add(const struct tcp_flow_key *key, __u64 count, __u64 sent,
+				     __u64 received, __u64 retrans)
+{
+	struct tcp_flow_value *v = active_side() ? flow_entry(&flows_b, key) : flow_entry(&flows_a, key);
+
+	if (!v) {
+		bpfcol_count(&flows_full, 1);
+		return;
+	}
+	__sync_fetch_and_add(&v->count, count);
+	if (sent)
+		__sync_fetch_and_add(&v->bytes_sent, sent);
+	if (received)
+		__sync_fetch_and_add(&v->bytes_received, received);
+	if (retrans)
+		__sync_fetch_and_add(&v->retrans_segs, retrans);
+}
+
+static __always_inline struct tcp_rtt_value *rtt_entry(void *map, const struct tcp_flow_key *key)
+{
+	struct tcp_rtt_value *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	/* 272 bytes: too big for comfort on the stack next to the rest, so copy a zeroed entry in. */
+	static const struct tcp_rtt_value zero = {};
+	long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+
+	if (err && err != -EEXIST)
+		return NULL;
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* Bucket i holds r with 2^(i-1) < r <= 2^i (microseconds); bucket 0 holds r <= 1. */
+static __always_inline __u32 rtt_bucket(__u64 r)
+{
+	if (r <= 1)
+		return 0;
+	__u64 v = r - 1;
+	__u32 log = 0;
+
+	if (v >> 32) { v >>= 32; log += 32; }
+	if (v >> 16) { v >>= 16; log += 16; }
+	if (v >> 8) { v >>= 8; log += 8; }
+	if (v >> 4) { v >>= 4; log += 4; }
+	if (v >> 2) { v >>= 2; log += 2; }
+	if (v >> 1) { log += 1; }
+	log += 1;
+	return log < TCP_RTT_BUCKETS ? log : TCP_RTT_BUCKETS - 1;
+}
+
+static __always_inline void rtt_add(const struct tcp_flow_key *key, __u64 rtt_us)
+{
+	struct tcp_rtt_value *v = active_side() ? rtt_entry(&rtt_b, key) : rtt_entry(&rtt_a, key);
+
+	if (!v) {
+		bpfcol_count(&rtt_full, 1);
+		return;
+	}
+	__u32 b = rtt_bucket(rtt_us);
+
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->sum_us, rtt_us);
+	if (b < TCP_RTT_BUCKETS)
+		__sync_fetch_and_add(&v->buckets[b], 1);
+}
+
+/* Addresses from the socket's own view (local first). False when the family is not IP. */
+static __always_inline bool key_from_sock(const struct sock *sk, struct tcp_flow_key *key)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family == AF_INET) {
+		key->family = 4;
+		BPF_CORE_READ_INTO((__u32 *)key->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)key->raddr, sk, __sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		key->family = 6;
+		BPF_CORE_READ_INTO(&key->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&key->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		return false;
+	}
+	key->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	key->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return true;
+}
+
+/* Addresses from the tcp tracepoints' common fields (saddr is the local side there). */
+static __always_inline void key_from_tp(__u16 family, const __u8 *saddr, const __u8 *daddr,
+					const __u8 *saddr6, const __u8 *daddr6, __u16 sport,
+					__u16 dport, struct tcp_flow_key *key)
+{
+	if (family == AF_INET6) {
+		key->family = 6;
+		__builtin_memcpy(key->laddr, saddr6, 16);
+		__builtin_memcpy(key->raddr, daddr6, 16);
+	} else {
+		key->family = 4;
+		__builtin_memcpy(key->laddr, saddr, 4);
+		__builtin_memcpy(key->raddr, daddr, 4);
+	}
+	key->lport = sport;
+	key->rport = dport;
+}
+
+/*
+ * Addresses from the packet itself (skb head + network header). A packet being received
+ * (skb_iif set) has the local side as destination; one being sent as source.
+ * Returns 1 for a TCP packet, 0 for another protocol, -1 when the headers cannot be read.
+ */
+static __always_inline int key_from_skb(struct sk_buff *skb, __u16 ethertype, struct tcp_flow_key *key)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	bool received = BPF_CORE_READ(skb, skb_iif) != 0;
+	__u8 *src, *dst;
+	__u8 ip[40];
+	__u16 th_off;
+	__u16 tports[2];
+
+	if (!head || nh == (__u16)~0U)
+		return -1;
+	if (ethertype == ETH_P_IP) {
+		if (bpf_probe_read_kernel(ip, 20, head + nh))
+			return -1;
+		if ((ip[0] >> 4) != 4)
+			return -1;
+		if (ip[9] != IPPROTO_TCP)
+			return 0;
+		key->family = 4;
+		src = &ip[12];
+		dst = &ip[16];
+		__builtin_memcpy(received ? key->raddr : key->laddr, src, 4);
+		__builtin_memcpy(received ? key->laddr : key->raddr, dst, 4);
+		if (((ip[6] & 0x1f) << 8 | ip[7]) != 0) /* a later fragment: no TCP header */
+			return 1;
+		th_off = nh + (ip[0] & 0x0f) * 4;
+	} else if (ethertype == ETH_P_IPV6) {
+		if (bpf_probe_read_kernel(ip, 40, head + nh))
+			return -1;
+		if ((ip[0] >> 4) != 6)
+			return -1;
+		if (ip[6] != IPPROTO_TCP) /* extension headers are not followed */
+			return 0;
+		key->family = 6;
+		src = &ip[8];
+		dst = &ip[24];
+		__builtin_memcpy(received ? key->raddr : key->laddr, src, 16);
+		__builtin_memcpy(received ? key->laddr : key->raddr, dst, 16);
+		th_off = nh + 40;
+	} else {
+		return -1;
+	}
+	if (bpf_probe_read_kernel(tports, sizeof(tports), head + th_off))
+		return 1;
+	key->lport = bpf_ntohs(received ? tports[1] : tports[0]);
+	key->rport = bpf_ntohs(received ? tports[0] : tports[1]);
+	return 1;
+}
+
+static __always_inline void log_drop(const struct tcp_flow_key *key, __u32 netns, __u8 state,
+				     __u64 location)
+{
+	__u32 zero = 0;
+	struct log_window *w = bpf_map_lookup_elem(&log_rate, &zero);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 second = now / 1000000000ULL;
+
+	if (!w)
+		return;
+	/* A new second resets the window; racing CPUs may each reset it once, which lets a few more
+	 * records through at the boundary, never fewer. */
+	if (w->second != second) {
+		w->second = second;
+		w->sent = 0;
+	}
+	if (__sync_fetch_and_add(&w->sent, 1) >= log_max_per_second) {
+		bpfcol_count(&drop_log_ratelimited, 1);
+		return;
+	}
+	struct tcp_drop_event *e = bpfcol_ringbuf_reserve(&drop_log, &drop_log_lost, sizeof(*e));
+
+	if (!e)
+		return;
+	e->time_ns = now;
+	e->key = *key;
+	e->netns = netns;
+	e->state = state;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	e->location = location;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Copies a tracepoint record to the stack. Fields are then read from the copy with CO-RE offsets:
+ * the verifier refuses ctx pointers moved by a variable offset, which clang produces for
+ * per-field branches and array copies straight from ctx.
+ */
+#define TP_RECORD_MAX 128
+#define TP_COPY(type, buf, ctx)                                                                  \
+	bpf_probe_read_kernel(buf, bpf_core_type_size(type) < TP_RECORD_MAX ? bpf_core_type_size(type) \
+									    : TP_RECORD_MAX, ctx)
+
+/* ---- skb:kfree_skb -------------------------------------------------------------------------- */
+SEC("tracepoint/skb/kfree_skb")
+int on_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	if (!(kinds & TCP_KIND_BIT(TCP_EV_DROP)))
+		return 0;
+	__u32 reason = ctx->reason;
+
+	if (reason == 0) /* SKB_NOT_DROPPED_YET */
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+		return 0;
+
+	struct sk_buff *skb = ctx->skbaddr;
+	struct sock *sk = NULL;
+	__u8 state = 0;
+	__u32 netns = 0;
+
+	if (bpf_core_field_exists(ctx->rx_sk))
+		sk = ctx->rx_sk;
+	if (!sk)
+		sk = BPF_CORE_READ(skb, sk);
+
+	struct tcp_flow_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	int pkt = key_from_skb(skb, ctx->protocol, &key);
+
+	if (sk) {
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+		if (family != AF_INET && family != AF_INET6)
+			return 0;
+		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		if (is_full_sock(state)) {
+			if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+			    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+				return 0;
+		}
+		/* mini sockets (request, timewait) exist for TCP only */
+		if (pkt < 0 && !key_from_sock(sk, &key))
+			return 0;
+		netns = sk_netns(sk);
+	} else {
+		if (pkt != 1)
+			return 0; /* no socket and no TCP header: not ours to count */
+		netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	}
+	if (pkt == 0)
+		return 0; /* the packet says it is not TCP */
+
+	key.kind = TCP_EV_DROP;
+	key.reason = reason;
+	resolve_owner(sk, key.lport, netns, &key);
+	if (!filters_pass(&key))
+		return 0;
+	flow_add(&key, 1, 0, 0, 0);
+	if (log_drops)
+		log_drop(&key, netns, state, (__u64)ctx->location);
+	return 0;
+}
+
+/* ---- tcp:tcp_retransmit_skb / tcp_retransmit_synack ----------------------------------------- */
+/* Before Linux 6.13 tcp_retransmit_skb shared the tcp_event_sk_skb class (same field names, no err). */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+#define RTX_NEW struct trace_event_raw_tcp_retransmit_skb
+#define RTX_OLD struct trace_event_raw_tcp_event_sk_skb___old
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int on_retransmit_skb(void *ctx)
+{
+	if (!(kinds & TCP_KIND_BIT(TCP_EV_RETRANSMIT)))
+		return 0;
+	__u8 buf[TP_RECORD_MAX] = {};
+	const struct sock *sk;
+	const struct sk_buff *skb;
+	struct tcp_flow_key key;
+	__u16 segs = 1;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (bpf_core_type_exists(RTX_NEW)) {
+		RTX_NEW *c = (void *)buf;
+
+		if (TP_COPY(RTX_NEW, buf, ctx))
+			return 0;
+		sk = c->skaddr;
+		skb = c->skbaddr;
+		key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	} else {
+		RTX_OLD *c = (void *)buf;
+
+		if (TP_COPY(RTX_OLD, buf, ctx))
+			return 0;
+		sk = c->skaddr;
+		skb = c->skbaddr;
+		key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	}
+	/* The kernel counts TcpRetransSegs in segments: tcp_skb_pcount() = TCP_SKB_CB(skb)->tcp_gso_segs. */
+	if (skb) {
+		struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&((struct sk_buff *)skb)->cb[0];
+
+		segs = BPF_CORE_READ(cb, tcp_gso_segs);
+		if (segs == 0)
+			segs = 1;
+	}
+	key.kind = TCP_EV_RETRANSMIT;
+	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	if (!filters_pass(&key))
+		return 0;
+	flow_add(&key, segs, 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int on_retransmit_synack(void *ctx)
+{
+	if (!(kinds & TCP_KIND_BIT(TCP_EV_RETRANSMIT)))
+		return 0;
+	__u8 buf[TP_RECORD_MAX] = {};
+	struct trace_event_raw_tcp_retransmit_synack *c = (void *)buf;
+	struct tcp_flow_key key;
+
+	if (TP_COPY(struct trace_event_raw_tcp_retransmit_synack, buf, ctx))
+		return 0;
+	const struct sock *sk = c->skaddr; /* the listener */
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	key.kind = TCP_EV_RETRANSMIT;
+	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	if (!filters_pass(&key))
+		return 0;
+	flow_add(&key, 1, 0, 0, 0);
+	return 0;
+}
+
+/* ---- tcp:tcp_send_reset / tcp_receive_reset -------------------------------------------------- */
+/* saddr/daddr of tcp_send_reset are a struct sockaddr_in or sockaddr_in6 in 28 bytes; saddr is the
+ * side sending the reset (the kernel reverses the packet's tuple when there is no socket). */
+static __always_inline void key_from_sockaddr(const __u8 *local, const __u8 *remote, struct tcp_flow_key *key)
+{
+	__u16 family = *(const __u16 *)local;
+
+	if (family == AF_INET6) {
+		key->family = 6;
+		__builtin_memcpy(key->laddr, local + 8, 16);
+		__builtin_memcpy(key->raddr, remote + 8, 16);
+	} else {
+		key->family = 4;
+		__builtin_memcpy(key->laddr, local + 4, 4);
+		__builtin_memcpy(key->raddr, remote + 4, 4);
+	}
+	key->lport = bpf_ntohs(*(const __u16 *)(local + 2));
+	key->rport = bpf_ntohs(*(const __u16 *)(remote + 2));
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int on_send_reset(void *ctx)
+{
+	if (!(kinds & TCP_KIND_BIT(TCP_EV_RESET_SENT)))
+		return 0;
+	__u8 buf[TP_RECORD_MAX] = {};
+	struct trace_event_raw_tcp_send_reset *c = (void *)buf;
+	struct tcp_flow_key key;
+	__u32 netns = 0;
+
+	if (TP_COPY(struct trace_event_raw_tcp_send_reset, buf, ctx))
+		return 0;
+	const struct sock *sk = c->skaddr;
+	const struct sk_buff *skb = c->skbaddr;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key_from_sockaddr(c->saddr, c->daddr, &key);
+	if (bpf_core_field_exists(c->reason))
+		key.reason = c->reason;
+	key.kind = TCP_EV_RESET_SENT;
+	if (sk)
+		netns = sk_netns(sk);
+	else if (skb)
+		netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	resolve_owner(sk, key.lport, netns, &key);
+	if (!filters_pass(&key))
+		return 0;
+	flow_add(&key, 1, 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int on_receive_reset(void *ctx)
+{
+	if (!(kinds & TCP_KIND_BIT(TCP_EV_RESET_RECEIVED)))
+		return 0;
+	__u8 buf[TP_RECORD_MAX] = {};
+	struct trace_event_raw_tcp_event_sk *c = (void *)buf;
+	struct tcp_flow_key key;
+
+	if (TP_COPY(struct trace_event_raw_tcp_event_sk, buf, ctx))
+		return 0;
+	const struct sock *sk = c->skaddr;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	key.kind = TCP_EV_RESET_RECEIVED;
+	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	if (!filters_pass(&key))
+		return 0;
+	flow_add(&key, 1, 0, 0, 0);
+	return 0;
+}
+
+/* ---- sock:inet_sock_set_state: owners, connections opened and closed ------------------------ */
+SEC("tracepoint/sock/inet_sock_set_state")
+int on_set_state(void *ctx)
+{
+	__u8 buf[TP_RECORD_MAX] = {};
+	struct trace_event_raw_inet_sock_set_state *c = (void *)buf;
+
+	if (TP_COPY(struct trace_event_raw_inet_sock_set_state, buf, ctx))
+		return 0;
+	if (c->protocol != IPPROTO_TCP)
+		return 0;
+	const struct sock *sk = c->skaddr;
+	int old = c->oldstate, new = c->newstate;
+	__u16 sport = c->sport;
+	__u64 skk = (__u64)sk;
+
+	/* Owners first: they are needed whatever kinds are enabled. */
+	if (new == TCP_SYN_SENT) { /* connect(): process context */
+		remember_owner(sk);
+	} else if (new == TCP_LISTEN) { /* listen(): process context */
+		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+		struct tcp_listener l = {
+			.owner = { .cgroup_id = bpf_get_current_cgroup_id(),
+				   .pid = bpf_get_current_pid_tgid() >> 32 },
+			.sk = skk,
+		};
+
+		remember_owner(sk);
+		bpfcol_map_update_counted(&listeners, &lk, &l, BPF_ANY, &owners_full);
+	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* a passive child is born in softirq: its listener's owner until accept() says otherwise */
+		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+		struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
+
+		if (l)
+			bpfcol_map_update_counted(&owners, &skk, &l->owner, BPF_ANY, &owners_full);
+	}
+
+	struct tcp_flow_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+
+	if (new == TCP_ESTABLISHED && (kinds & TCP_KIND_BIT(TCP_EV_OPENED))) {
+		key.kind = TCP_EV_OPENED;
+		resolve_owner(sk, key.lport, 0, &key);
+		if (filters_pass(&key))
+			flow_add(&key, 1, 0, 0, 0);
+	} else if (new == TCP_CLOSE) {
+		if (old == TCP_SYN_SENT && (kinds & TCP_KIND_BIT(TCP_EV_CONNECT_FAILED))) {
+			key.kind = TCP_EV_CONNECT_FAILED;
+			resolve_owner(sk, key.lport, 0, &key);
+			if (filters_pass(&key))
+				flow_add(&key, 1, 0, 0, 0);
+		} else if (old != TCP_SYN_SENT && old != TCP_SYN_RECV && old != TCP_LISTEN &&
+			   old != TCP_CLOSE && (kinds & TCP_KIND_BIT(TCP_EV_CLOSED))) {
+			const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+			key.kind = TCP_EV_CLOSED;
+			resolve_owner(sk, key.lport, 0, &key);
+			if (filters_pass(&key)) {
+				__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+				__u64 received = BPF_CORE_READ(tp, bytes_received);
+				__u32 retrans = BPF_CORE_READ(tp, total_retrans);
+				__u32 srtt = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept as 8 * smoothed RTT */
+
+				flow_add(&key, 1, acked, received, retrans);
+				if (srtt)
+					rtt_add(&key, srtt);
+			}
+		}
+		if (old == TCP_LISTEN) {
+			struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+			struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
+
+			if (l && l->sk == skk)
+				bpf_map_delete_elem(&listeners, &lk);
+		}
+		bpf_map_delete_elem(&owners, &skk);
+	}
+	return 0;
+}
+
+/* ---- accept() and send paths: owners in process context ------------------------------------- */
+struct sys_exit_ctx {
+	__u64 common;
+	int nr;
+	long ret;
+};
+
+static __always_inline void owner_from_fd(long fd)
+{
+	if (fd < 0)
+		return;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+
+	if (fd >= max)
+		return;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	remember_owner(sk);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int on_accept4_exit(struct sys_exit_ctx *ctx)
+{
+	owner_from_fd(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int on_accept_exit(struct sys_exit_ctx *ctx)
+{
+	owner_from_fd(ctx->ret);
+	return 0;
+}
+
+/* Sockets that existed before bpfcol started get their owner on their next send (kernels >= 6.3). */
+SEC("tracepoint/sock/sock_send_length")
+int on_send_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	const struct sock *sk = ctx->sk;
+	__u64 k = (__u64)sk;
+	struct tcp_owner *o = bpf_map_lookup_elem(&owners, &k);
+
+	if (o && o->pid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+		return 0;
+	remember_owner(sk);
+	return 0;
+}
