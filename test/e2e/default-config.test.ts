@@ -34,7 +34,7 @@ describe('config/default.yaml', () => {
       assert.equal(r.status, 200);
       const spans = await waitForItems(() => readSpans(join(data.path, 'traces.jsonl')), 1);
       assert.equal(spans[0]!.span.name, 'hello');
-      await bpfcol.waitForOutput(/TracesExporter.*"spans": ?1/);
+      await bpfcol.waitForOutput(/TracesExporter.*\bspans=1\b/);
       const own = await (await fetch('http://127.0.0.1:8888/metrics')).text();
       assert.match(own, /bpfcol_receiver_accepted_spans_total\{[^}]*receiver="otlp"[^}]*\} 1/);
     } finally {

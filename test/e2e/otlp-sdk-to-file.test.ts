@@ -124,6 +124,6 @@ service:
     assert.match(text, /^bpfcol_receiver_accepted_spans_total\{[^}]*receiver="otlp"[^}]*\} 2$/m);
     assert.match(text, /^bpfcol_exporter_sent_spans_total\{[^}]*exporter="file\/traces"[^}]*\} 2$/m);
     assert.match(text, /^bpfcol_receiver_accepted_log_records_total\{[^}]*receiver="otlp"[^}]*\} 1$/m);
-    assert.match(text, /^bpfcol_process_memory_rss(_bytes)?\{[^}]*\} \d+/m);
+    assert.match(text, /^bpfcol_process_memory_rss(_bytes)?(\{[^}]*\})? \d+/m);
   });
 });
