@@ -280,7 +280,9 @@ function logRecord(l: P.LogRecord): LogRecord {
   };
   if (l.severityNumber) out.severityNumber = l.severityNumber;
   if (l.severityText) out.severityText = l.severityText;
-  if (l.body) out.body = anyValue(l.body);
+  // An empty body is no body: the Collector's pdata cannot tell them apart and writes `{}` for both.
+  const body = anyValue(l.body);
+  if (Object.keys(body).length) out.body = body;
   if (l.droppedAttributesCount) out.droppedAttributesCount = l.droppedAttributesCount;
   if (l.flags) out.flags = l.flags;
   const tid = traceId(l.traceId);

@@ -443,8 +443,9 @@ function logRecord(r: JsonReader): LogRecord {
   if (severity) out.severityNumber = severity;
   const severityText = r.str('severityText');
   if (severityText) out.severityText = severityText;
-  const body = r.child('body');
-  if (body) out.body = anyValue(body);
+  // An empty body is no body: the Collector's pdata cannot tell them apart and writes `{}` for both.
+  const body = anyValue(r.child('body'));
+  if (Object.keys(body).length) out.body = body;
   const dropped = r.u32('droppedAttributesCount');
   if (dropped) out.droppedAttributesCount = dropped;
   const flags = r.u32('flags');

@@ -234,8 +234,7 @@ function logRecord(l: LogRecord): JsonObject {
       severityNumber: l.severityNumber,
       severityText: l.severityText,
     }),
-    // A body that is present but empty is still present.
-    ...(l.body ? { body: anyValue(l.body) } : {}),
+    ...(l.body && Object.keys(l.body).length ? { body: anyValue(l.body) } : {}),
     ...obj({
       attributes: keyValues(l.attributes),
       droppedAttributesCount: l.droppedAttributesCount,

@@ -245,8 +245,7 @@ function logRecord(l: LogRecord): P.LogRecord {
       eventName: l.eventName,
     },
   );
-  // A body that is present but empty is still present.
-  if (l.body) out.body = anyValue(l.body);
+  if (l.body && Object.keys(l.body).length) out.body = anyValue(l.body);
   return out;
 }
 
