@@ -6,7 +6,7 @@ import type { SelfTelemetry } from '../telemetry/self.ts';
 import type { Capabilities, Consumer } from './consumer.ts';
 import type { ComponentId } from './id.ts';
 
-export type Kind = 'receiver' | 'processor' | 'exporter' | 'extension';
+export type Kind = 'receiver' | 'processor' | 'exporter' | 'connector' | 'extension';
 
 /** What a component may ask of the running collector. */
 export interface Host {
@@ -24,6 +24,10 @@ export interface Component {
 }
 
 export type Receiver = Component;
+/** Exporter in one pipeline and receiver in another, as the Collector's connectors. */
+export interface Connector<S extends Signal = Signal> extends Component, Consumer<S> {
+  readonly capabilities?: Capabilities;
+}
 export type Extension = Component;
 export interface Processor<S extends Signal = Signal> extends Component, Consumer<S> {
   readonly capabilities?: Capabilities;
@@ -35,7 +39,7 @@ export interface Exporter<S extends Signal = Signal> extends Component, Consumer
 export interface CreateSettings {
   id: ComponentId;
   kind: Kind;
-  /** The signal this instance is for (absent for extensions). */
+  /** The signal this instance is for (absent for extensions; a connector's is the one it exports from). */
   signal?: Signal;
   logger: Logger;
   telemetry: SelfTelemetry;
@@ -52,6 +56,13 @@ export type ProcessorCreators<C> = {
 };
 export type ExporterCreators<C> = {
   [S in Signal]?: (settings: CreateSettings, config: C) => Exporter<S>;
+};
+
+/** Per (from, to) signal pair create functions of a connector: from the pipeline it exports from, to the one it feeds. */
+export type ConnectorCreators<C> = {
+  [From in Signal]?: {
+    [To in Signal]?: (settings: CreateSettings, config: C, next: Consumer<To>) => Connector<From>;
+  };
 };
 
 interface FactoryBase<C> {
@@ -76,17 +87,23 @@ export interface ExporterFactory<C = any> extends FactoryBase<C> {
   kind: 'exporter';
   create: ExporterCreators<C>;
 }
+export interface ConnectorFactory<C = any> extends FactoryBase<C> {
+  kind: 'connector';
+  create: ConnectorCreators<C>;
+}
 export interface ExtensionFactory<C = any> extends FactoryBase<C> {
   kind: 'extension';
   create: (settings: CreateSettings, config: C) => Extension;
 }
 
-export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory | ConnectorFactory | ExtensionFactory;
 
 export interface Factories {
   receivers: ReceiverFactory[];
   processors: ProcessorFactory[];
   exporters: ExporterFactory[];
+  /** Optional so a registry without connectors need not list them. */
+  connectors?: ConnectorFactory[];
   extensions: ExtensionFactory[];
 }
 

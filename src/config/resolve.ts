@@ -1,7 +1,7 @@
 // Checks a raw config against the registry and each component's schema, and resolves it into
 // what the pipeline graph is built from. Every problem is collected (not just the first), each
 // with its path; nothing is created here.
-import type { Factories, Factory, Kind } from '../component/component.ts';
+import type { ConnectorFactory, Factories, Factory, Kind } from '../component/component.ts';
 import { type ComponentId, parseComponentId } from '../component/id.ts';
 import { isSignal, type Signal, SIGNALS } from '../pdata/signal.ts';
 import { ConfigError, type ConfigIssue, joinPath } from './errors.ts';
@@ -29,6 +29,7 @@ export interface ResolvedConfig {
   receivers: Map<string, ResolvedComponent>;
   processors: Map<string, ResolvedComponent>;
   exporters: Map<string, ResolvedComponent>;
+  connectors: Map<string, ResolvedComponent>;
   extensions: Map<string, ResolvedComponent>;
   pipelines: ResolvedPipeline[];
   serviceExtensions: string[];
@@ -39,6 +40,7 @@ const SECTIONS = [
   ['receivers', 'receiver'],
   ['processors', 'processor'],
   ['exporters', 'exporter'],
+  ['connectors', 'connector'],
   ['extensions', 'extension'],
 ] as const;
 
@@ -49,12 +51,20 @@ function factoriesOf(factories: Factories, kind: Kind): Factory[] {
       ? factories.processors
       : kind === 'exporter'
         ? factories.exporters
-        : factories.extensions;
+        : kind === 'connector'
+          ? (factories.connectors ?? [])
+          : factories.extensions;
+}
+
+/** The (from, to) signal pairs a connector factory supports. */
+export function connectorPairs(factory: ConnectorFactory): [Signal, Signal][] {
+  return SIGNALS.flatMap((from) => SIGNALS.filter((to) => factory.create[from]?.[to] !== undefined).map((to): [Signal, Signal] => [from, to]));
 }
 
 /** The signals a factory can create, in the usual order. */
 export function supportedSignals(factory: Factory): Signal[] {
   if (factory.kind === 'extension') return [];
+  if (factory.kind === 'connector') return SIGNALS.filter((s) => factory.create[s] !== undefined);
   return SIGNALS.filter((s) => factory.create[s] !== undefined);
 }
 
@@ -101,10 +111,12 @@ function resolveSection(
   return out;
 }
 
+type PipelineComponents = Record<'receiver' | 'processor' | 'exporter' | 'connector', Map<string, ResolvedComponent>>;
+
 function resolvePipeline(
   name: string,
   value: unknown,
-  components: Record<'receiver' | 'processor' | 'exporter', Map<string, ResolvedComponent>>,
+  components: PipelineComponents,
   issues: ConfigIssue[],
 ): ResolvedPipeline | undefined {
   const path = joinPath('service.pipelines', name);
@@ -133,12 +145,18 @@ function resolvePipeline(
         return;
       }
       seen.add(id);
+      // Connectors stand where receivers and exporters do; their pairing is checked once all pipelines are known.
+      if (kind !== 'processor' && components.connector.has(id)) {
+        if (components[kind].has(id)) issues.push({ path: itemPath, message: `"${id}" is both a ${kind} and a connector; rename one` });
+        return;
+      }
       const component = components[kind].get(id);
       if (!component) {
         const configured = [...components[kind].keys()];
+        const connectors = kind === 'processor' ? '' : components.connector.size > 0 ? ` or connectors (configured: ${listOf([...components.connector.keys()])})` : '';
         issues.push({
           path: itemPath,
-          message: `references ${kind} "${id}", which is not configured in ${kind}s (configured: ${listOf(configured)})`,
+          message: `references ${kind} "${id}", which is not configured in ${kind}s (configured: ${listOf(configured)})${connectors}`,
         });
         return;
       }
@@ -168,9 +186,6 @@ export function resolveConfig(raw: Record<string, unknown>, factories: Factories
   const cfg = root.data;
   const sections = {} as Record<(typeof SECTIONS)[number][1], Map<string, ResolvedComponent>>;
   for (const [section, kind] of SECTIONS) sections[kind] = resolveSection(cfg[section], section, kind, factories, issues);
-  if (Object.keys(cfg.connectors ?? {}).length > 0) {
-    issues.push({ path: 'connectors', message: 'bpfcol has no connectors; use processors (see processors/ in the README)' });
-  }
 
   const pipelines: ResolvedPipeline[] = [];
   const pipelineEntries = Object.entries(cfg.service.pipelines);
@@ -179,6 +194,7 @@ export function resolveConfig(raw: Record<string, unknown>, factories: Factories
     const p = resolvePipeline(name, value, sections, issues);
     if (p) pipelines.push(p);
   }
+  checkConnectors(pipelines, sections.connector, issues);
   cfg.service.extensions.forEach((id, i) => {
     if (!sections.extension.has(id)) {
       issues.push({
@@ -192,9 +208,59 @@ export function resolveConfig(raw: Record<string, unknown>, factories: Factories
     receivers: sections.receiver,
     processors: sections.processor,
     exporters: sections.exporter,
+    connectors: sections.connector,
     extensions: sections.extension,
     pipelines,
     serviceExtensions: cfg.service.extensions,
     telemetry: cfg.service.telemetry,
   };
+}
+
+/**
+ * Each connector must be an exporter in some pipeline and a receiver in another, for a signal
+ * pair its factory supports, and connectors must not close a loop of pipelines.
+ */
+function checkConnectors(pipelines: ResolvedPipeline[], connectors: Map<string, ResolvedComponent>, issues: ConfigIssue[]): void {
+  for (const [id, c] of connectors) {
+    const pairs = connectorPairs(c.factory as ConnectorFactory);
+    const asExporter = pipelines.filter((p) => p.exporters.includes(id));
+    const asReceiver = pipelines.filter((p) => p.receivers.includes(id));
+    const path = joinPath('connectors', id);
+    if (asExporter.length === 0 && asReceiver.length === 0) continue;
+    for (const p of asExporter) {
+      if (!asReceiver.some((q) => pairs.some(([from, to]) => from === p.signal && to === q.signal))) {
+        issues.push({
+          path: joinPath(joinPath(joinPath('service.pipelines', p.id), 'exporters'), p.exporters.indexOf(id)),
+          message: `connector "${id}" exports from ${p.signal} but no pipeline it supports receives from it (it connects ${pairs.map(([f, t]) => `${f} to ${t}`).join(', ')})`,
+        });
+      }
+    }
+    for (const q of asReceiver) {
+      if (!asExporter.some((p) => pairs.some(([from, to]) => from === p.signal && to === q.signal))) {
+        issues.push({
+          path: joinPath(joinPath(joinPath('service.pipelines', q.id), 'receivers'), q.receivers.indexOf(id)),
+          message: `connector "${id}" feeds ${q.signal} but no pipeline it supports exports to it (it connects ${pairs.map(([f, t]) => `${f} to ${t}`).join(', ')})`,
+        });
+      }
+    }
+    if (asExporter.length === 0 || asReceiver.length === 0) {
+      issues.push({ path, message: 'a connector must be used as an exporter in one pipeline and as a receiver in another' });
+    }
+  }
+  // A loop through connectors would send data around forever.
+  const next = (p: ResolvedPipeline) =>
+    pipelines.filter((q) => q !== p && p.exporters.some((id) => connectors.has(id) && q.receivers.includes(id)));
+  const state = new Map<ResolvedPipeline, 'visiting' | 'done'>();
+  const visit = (p: ResolvedPipeline, trail: string[]): boolean => {
+    if (state.get(p) === 'done') return false;
+    if (state.get(p) === 'visiting') {
+      issues.push({ path: 'service.pipelines', message: `connectors make a cycle: ${[...trail, p.id].join(' -> ')}` });
+      return true;
+    }
+    state.set(p, 'visiting');
+    for (const q of next(p)) if (visit(q, [...trail, p.id])) return true;
+    state.set(p, 'done');
+    return false;
+  };
+  for (const p of pipelines) if (visit(p, [])) break;
 }

@@ -18,13 +18,8 @@ function graphRecording(events: string[], failOn?: string): Graph {
     };
     return { label: name, component };
   };
-  return {
-    extensions: [node('ext')],
-    exporters: [node('exp')],
-    processors: [[node('p1'), node('p2')]],
-    receivers: [node('recv')],
-    extensionsById: new Map(),
-  };
+  // Downstream first, as the graph builder records them.
+  return { extensions: [node('ext')], nodes: [node('exp'), node('p2'), node('p1'), node('recv')], extensionsById: new Map() };
 }
 
 describe('service lifecycle', () => {

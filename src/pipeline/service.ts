@@ -1,6 +1,6 @@
-// Starts and stops a built graph in the Collector's order: extensions, exporters, processors,
-// receivers up; receivers first down, then processors from the front of each pipeline (so what
-// they hold drains downstream), then exporters, then extensions.
+// Starts and stops a built graph: extensions first, then the graph's nodes downstream first
+// (exporters, connectors, processors from the back of each pipeline, receivers); stopping runs
+// the reverse, so receivers stop first and what processors hold drains downstream.
 import type { Component, Extension, Host } from '../component/component.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Graph, Node } from './graph.ts';
@@ -24,8 +24,7 @@ export class Service {
   }
 
   private startOrder(): Node[] {
-    const processorsLastFirst = [...this.graph.processors].flatMap((p) => [...p].reverse());
-    return [...this.graph.extensions, ...this.graph.exporters, ...processorsLastFirst, ...this.graph.receivers];
+    return [...this.graph.extensions, ...this.graph.nodes];
   }
 
   /** Starts everything; on a failure, stops what had started and rejects with the cause. */
@@ -51,13 +50,7 @@ export class Service {
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.stateValue !== 'failed') this.stateValue = 'stopping';
-      const order = [
-        ...this.graph.receivers,
-        ...this.graph.processors.flat(),
-        ...this.graph.exporters,
-        ...[...this.graph.extensions].reverse(),
-      ];
-      await this.stopNodes(order.filter((n) => this.started.includes(n)));
+      await this.stopNodes([...this.startOrder()].reverse().filter((n) => this.started.includes(n)));
       if (this.stateValue !== 'failed') this.stateValue = 'stopped';
     })();
     return this.stopping;
