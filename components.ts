@@ -7,6 +7,8 @@ import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
+import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
+import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
 
 export const factories: Factories = {
   receivers: [
@@ -19,6 +21,8 @@ export const factories: Factories = {
   exporters: [
     prometheusFactory,
     debugFactory,
+    otlpExporterFactory,
+    otlpHttpFactory,
     fileFactory,
   ],
   extensions: [],

@@ -1,0 +1,75 @@
+// What the otlp and otlp_http exporters share: one request per batch through a transport,
+// partial success logged and counted, and a shutdown that waits for requests in flight.
+import type { CreateSettings, Exporter, Host } from '../../src/component/component.ts';
+import { permanentError } from '../../src/component/errors.ts';
+import type { PartialSuccess } from '../../src/pdata/otlp/proto.ts';
+import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
+import { ITEM_NAME, type SignalData } from '../../src/pdata/signal.ts';
+import type { Counter } from '../../src/telemetry/self.ts';
+
+/** Sends one export request; resolves with the partial success the peer reported, rejects with a ConsumerError. */
+export interface OtlpTransport<S extends OtlpSignal> {
+  send(data: SignalData[S]): Promise<PartialSuccess | undefined>;
+  /** Releases connections; called once no request is in flight. */
+  close(): void;
+}
+
+export class OtlpExporter<S extends OtlpSignal> implements Exporter<S> {
+  private readonly signal: S;
+  private readonly settings: CreateSettings;
+  private readonly connect: () => Promise<OtlpTransport<S>>;
+  private readonly rejected: Counter;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private transport: OtlpTransport<S> | undefined;
+  private state: 'new' | 'started' | 'stopped' = 'new';
+
+  /** `connect` builds the transport at start (it may read TLS files, so it can fail there). */
+  constructor(signal: S, settings: CreateSettings, connect: () => Promise<OtlpTransport<S>>) {
+    this.signal = signal;
+    this.settings = settings;
+    this.connect = connect;
+    this.rejected = settings.telemetry.counter(
+      'exporter_partial_success_rejected_items',
+      'Items the peer rejected in an otherwise successful export (OTLP partial success).',
+      '{item}',
+    );
+  }
+
+  async start(_host: Host): Promise<void> {
+    if (this.state !== 'new') return;
+    this.transport = await this.connect();
+    this.state = 'started';
+  }
+
+  async consume(data: SignalData[S]): Promise<void> {
+    if (!this.transport || this.state !== 'started') {
+      throw permanentError(`the ${this.settings.id.text} exporter is ${this.state === 'stopped' ? 'shut down' : 'not started'}`);
+    }
+    const sending = this.transport.send(data);
+    this.inFlight.add(sending);
+    try {
+      const partial = await sending;
+      if (partial) this.reportPartialSuccess(partial);
+    } finally {
+      this.inFlight.delete(sending);
+    }
+  }
+
+  /** As the Collector: the request succeeded, so no error, but say what the peer dropped. */
+  private reportPartialSuccess(partial: PartialSuccess): void {
+    this.settings.logger.warn('Partial success response', {
+      message: partial.message,
+      [`dropped_${ITEM_NAME[this.signal]}`]: partial.rejected,
+    });
+    if (partial.rejected > 0) this.rejected.add(partial.rejected, { signal: this.signal });
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    // Requests already sent finish (each within its timeout) before connections close.
+    await Promise.allSettled([...this.inFlight]);
+    this.transport?.close();
+    this.transport = undefined;
+  }
+}

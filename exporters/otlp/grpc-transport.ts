@@ -1,0 +1,56 @@
+// Sends OTLP over gRPC with @grpc/grpc-js, encoding with bpfcol's own OTLP codec: the
+// @opentelemetry exporters serialize SDK span/metric/log objects, while a collector forwards
+// OTLP data it already holds.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { CreateSettings } from '../../src/component/component.ts';
+import { otlpGrpcServices, type OtlpGrpcResponse } from '../../src/pdata/otlp/grpc.ts';
+import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
+import type { SignalData } from '../../src/pdata/signal.ts';
+import { grpcTarget, type OtlpConfig } from './config.ts';
+import type { OtlpTransport } from './exporter.ts';
+import { grpcError } from './grpc-errors.ts';
+
+const GZIP = 2; // grpc-js CompressionAlgorithms.gzip
+const IDENTITY = 0;
+
+async function credentials(config: OtlpConfig, secure: boolean, configDir: string): Promise<grpc.ChannelCredentials> {
+  if (!secure) return grpc.credentials.createInsecure();
+  const read = (file: string | undefined) => (file === undefined ? null : readFile(resolve(configDir, file)));
+  const [ca, key, cert] = await Promise.all([read(config.tls.ca_file), read(config.tls.key_file), read(config.tls.cert_file)]);
+  return grpc.credentials.createSsl(ca, key, cert, { rejectUnauthorized: !config.tls.insecure_skip_verify });
+}
+
+export async function grpcTransport<S extends OtlpSignal>(signal: S, config: OtlpConfig, settings: CreateSettings): Promise<OtlpTransport<S>> {
+  const { target, secure } = grpcTarget(config);
+  const options: grpc.ChannelOptions = {
+    'grpc.primary_user_agent': 'bpfcol',
+    'grpc.default_compression_algorithm': config.compression === 'gzip' ? GZIP : IDENTITY,
+  };
+  if (config.tls.server_name_override) {
+    options['grpc.ssl_target_name_override'] = config.tls.server_name_override;
+    options['grpc.default_authority'] = config.tls.server_name_override;
+  }
+  const client = new grpc.Client(target, await credentials(config, secure, settings.configDir), options);
+  const method = otlpGrpcServices[signal].Export as grpc.MethodDefinition<SignalData[S], OtlpGrpcResponse>;
+  const metadata = new grpc.Metadata();
+  for (const [name, value] of Object.entries(config.headers)) metadata.set(name.toLowerCase(), value);
+
+  return {
+    send(data) {
+      return new Promise((resolveSend, reject) => {
+        client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          data,
+          metadata.clone(),
+          { deadline: Date.now() + config.timeout },
+          (error, response) => (error ? reject(grpcError(error, target)) : resolveSend(response)),
+        );
+      });
+    },
+    close: () => client.close(),
+  };
+}
