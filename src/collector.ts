@@ -5,7 +5,9 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Factories } from './component/component.ts';
+import type { ConfigIssue } from './config/errors.ts';
 import { loadConfigFiles } from './config/load.ts';
+import { loadModules } from './config/modules.ts';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.ts';
 import { buildGraph } from './pipeline/graph.ts';
 import { Service } from './pipeline/service.ts';
@@ -23,10 +25,20 @@ export interface CollectorOptions {
   writeLog?: (line: string) => void;
 }
 
-/** Loads and checks the config; throws ConfigError listing every problem. Creates nothing. */
-export function loadResolvedConfig(options: CollectorOptions): { config: ResolvedConfig; unsetEnv: string[] } {
+/** The directory relative paths in the config (modules, files) are resolved against. */
+export function configDirOf(configPaths: string[]): string {
+  return dirname(resolve(configPaths[0] ?? '.'));
+}
+
+/**
+ * Loads and checks the config, importing user modules it names; throws ConfigError listing
+ * every problem. Creates no component.
+ */
+export async function loadResolvedConfig(options: CollectorOptions): Promise<{ config: ResolvedConfig; unsetEnv: string[]; raw: Record<string, unknown> }> {
   const loaded = loadConfigFiles(options.configPaths, options.env);
-  return { config: resolveConfig(loaded.raw, options.factories), unsetEnv: loaded.unsetEnv };
+  const moduleIssues: ConfigIssue[] = [];
+  const modules = await loadModules(loaded.raw, configDirOf(options.configPaths), moduleIssues);
+  return { config: resolveConfig(loaded.raw, options.factories, modules, moduleIssues), unsetEnv: loaded.unsetEnv, raw: loaded.raw };
 }
 
 export class Collector {
@@ -38,9 +50,14 @@ export class Collector {
   private server?: Server;
   private stopping?: Promise<void>;
 
-  constructor(options: CollectorOptions) {
+  /** Loads and checks the config (throws ConfigError); starts nothing. */
+  static async create(options: CollectorOptions): Promise<Collector> {
+    const { config, unsetEnv } = await loadResolvedConfig(options);
+    return new Collector(options, config, unsetEnv);
+  }
+
+  private constructor(options: CollectorOptions, config: ResolvedConfig, unsetEnv: string[]) {
     this.options = options;
-    const { config, unsetEnv } = loadResolvedConfig(options);
     this.config = config;
     this.logger = createLogger({
       level: config.telemetry.logs.level,
@@ -65,7 +82,7 @@ export class Collector {
   /** Starts everything; rejects (having stopped what started) when a component cannot start. */
   async start(): Promise<void> {
     const { telemetry, exporter } = this.selfTelemetry();
-    const configDir = dirname(resolve(this.options.configPaths[0] ?? '.'));
+    const configDir = configDirOf(this.options.configPaths);
     const graph = buildGraph(this.config, { logger: this.logger, telemetry, configDir });
     this.service = new Service(graph, this.logger);
     if (exporter) {

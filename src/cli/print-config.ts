@@ -2,8 +2,7 @@
 // output can be pasted into an issue.
 import { stringify } from 'yaml';
 import type { Factories } from '../component/component.ts';
-import { loadConfigFiles } from '../config/load.ts';
-import { resolveConfig } from '../config/resolve.ts';
+import { loadResolvedConfig } from '../collector.ts';
 
 const SECRET_KEY = /(password|passwd|secret|token|api[_-]?key|authorization|credential|private[_-]?key|bearer)/i;
 export const MASK = '[REDACTED]';
@@ -19,9 +18,8 @@ export function maskSecrets(value: unknown, key = '', underHeaders = false): unk
   return underHeaders || SECRET_KEY.test(key) ? MASK : value;
 }
 
-export function printConfig(configPaths: string[], factories: Factories, out: (line: string) => void): number {
-  const loaded = loadConfigFiles(configPaths);
-  resolveConfig(loaded.raw, factories);
-  out(stringify(maskSecrets(loaded.raw)).trimEnd());
+export async function printConfig(configPaths: string[], factories: Factories, out: (line: string) => void): Promise<number> {
+  const { raw } = await loadResolvedConfig({ configPaths, factories });
+  out(stringify(maskSecrets(raw)).trimEnd());
   return 0;
 }

@@ -67,12 +67,12 @@ export async function runCli(argv: string[], factories: Factories): Promise<numb
       case 'run':
         return await serve(configPaths, factories);
       case 'validate':
-        return validate(configPaths, factories, out);
+        return await validate(configPaths, factories, out);
       case 'components':
         listComponents(factories, out);
         return 0;
       case 'print-config':
-        return printConfig(configPaths, factories, out);
+        return await printConfig(configPaths, factories, out);
       default: {
         const extra = extraCommands.get(command);
         if (extra) return await extra({ configPaths, factories, out });

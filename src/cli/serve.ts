@@ -3,7 +3,7 @@ import type { Factories } from '../component/component.ts';
 import { Collector } from '../collector.ts';
 
 export async function serve(configPaths: string[], factories: Factories): Promise<number> {
-  const collector = new Collector({ configPaths, factories });
+  const collector = await Collector.create({ configPaths, factories });
   const log = collector.logger;
   let exitCode = 0;
   let signalled = false;

@@ -5,6 +5,7 @@ import type { ConnectorFactory, Factories, Factory, Kind } from '../component/co
 import { type ComponentId, parseComponentId } from '../component/id.ts';
 import { isSignal, type Signal, SIGNALS } from '../pdata/signal.ts';
 import { ConfigError, type ConfigIssue, joinPath } from './errors.ts';
+import type { LoadedModule, ModuleSettings } from './modules.ts';
 import { pipelineSchema, rootSchema, type TelemetryConfig } from './service-schema.ts';
 import { zodIssues } from './zod-issues.ts';
 
@@ -14,6 +15,8 @@ export interface ResolvedComponent {
   factory: Factory;
   /** The config after the schema: defaults filled in, durations in ms. */
   config: unknown;
+  /** Set for a component loaded from a user's module. */
+  module?: { path: string; settings: ModuleSettings };
 }
 
 export interface ResolvedPipeline {
@@ -78,6 +81,7 @@ function resolveSection(
   kind: Kind,
   factories: Factories,
   issues: ConfigIssue[],
+  modules: Map<string, LoadedModule>,
 ): Map<string, ResolvedComponent> {
   const out = new Map<string, ResolvedComponent>();
   const available = factoriesOf(factories, kind);
@@ -86,6 +90,17 @@ function resolveSection(
     const id = parseComponentId(text);
     if (typeof id === 'string') {
       issues.push({ path, message: id });
+      continue;
+    }
+    const loaded = modules.get(`${section}.${text}`);
+    if (loaded) {
+      const parsed = loaded.factory.configSchema.safeParse(loaded.settings.config ?? {}, { reportInput: true });
+      if (!parsed.success) {
+        issues.push(...zodIssues(parsed.error, joinPath(path, 'config')));
+        continue;
+      }
+      for (const problem of loaded.factory.validate?.(parsed.data) ?? []) issues.push({ path: joinPath(path, 'config'), message: problem });
+      out.set(text, { id, kind, factory: loaded.factory, config: parsed.data, module: { path: loaded.path, settings: loaded.settings } });
       continue;
     }
     const factory = available.find((f) => f.type === id.type);
@@ -175,8 +190,17 @@ function resolvePipeline(
   return { id: name, signal: signalText, ...parsed.data };
 }
 
-export function resolveConfig(raw: Record<string, unknown>, factories: Factories): ResolvedConfig {
-  const issues: ConfigIssue[] = [];
+/**
+ * `modules` holds the factories of module-backed entries, loaded beforehand (loadModules), keyed
+ * by `section.id`; their problems are already in `moduleIssues`.
+ */
+export function resolveConfig(
+  raw: Record<string, unknown>,
+  factories: Factories,
+  modules: Map<string, LoadedModule> = new Map(),
+  moduleIssues: ConfigIssue[] = [],
+): ResolvedConfig {
+  const issues: ConfigIssue[] = [...moduleIssues];
   const root = rootSchema.safeParse(raw, { reportInput: true });
   if (!root.success) {
     // Component sections are checked below on their own; report the rest now.
@@ -185,7 +209,11 @@ export function resolveConfig(raw: Record<string, unknown>, factories: Factories
   }
   const cfg = root.data;
   const sections = {} as Record<(typeof SECTIONS)[number][1], Map<string, ResolvedComponent>>;
-  for (const [section, kind] of SECTIONS) sections[kind] = resolveSection(cfg[section], section, kind, factories, issues);
+  for (const [section, kind] of SECTIONS) {
+    // Entries whose module failed to load were reported already; don't report them again.
+    const entries = Object.fromEntries(Object.entries(cfg[section] ?? {}).filter(([id, v]) => modules.has(`${section}.${id}`) || !(typeof v === 'object' && v !== null && 'module' in v)));
+    sections[kind] = resolveSection(entries, section, kind, factories, issues, modules);
+  }
 
   const pipelines: ResolvedPipeline[] = [];
   const pipelineEntries = Object.entries(cfg.service.pipelines);

@@ -24,6 +24,7 @@ import type { Signal } from '../pdata/signal.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { SelfTelemetry } from '../telemetry/self.ts';
 import { type Downstream, fanout } from './fanout.ts';
+import { isolate, markDownstream } from './isolate.ts';
 import { countExported, countProcessed, countReceived } from './obsreport.ts';
 
 export interface Node {
@@ -108,7 +109,20 @@ class GraphBuilder {
       const c = this.config.processors.get(id)!;
       const create = (c.factory as ProcessorFactory).create[signal]!;
       const outgoing = countProcessed(signal, id, pipeline.id, this.ctx.telemetry, next.consumer, 'outgoing');
-      const processor = create(settingsFor(this.ctx, c, signal, pipeline.id), c.config, outgoing as Consumer<never>) as Processor<S>;
+      const settings = settingsFor(this.ctx, c, signal, pipeline.id);
+      let processor: Processor<S>;
+      if (c.module) {
+        const downstreamErrors = new WeakSet<object>();
+        const made = create(settings, c.config, markDownstream(outgoing, downstreamErrors) as Consumer<never>) as Processor<S>;
+        processor = isolate(made, outgoing, downstreamErrors, {
+          onError: c.module.settings.on_error,
+          processorId: id,
+          logger: settings.logger,
+          telemetry: this.ctx.telemetry,
+        });
+      } else {
+        processor = create(settings, c.config, outgoing as Consumer<never>) as Processor<S>;
+      }
       this.graph.nodes.push({ label: label('processor', id, `in pipeline ${pipeline.id}`), component: processor });
       next = {
         consumer: countProcessed(signal, id, pipeline.id, this.ctx.telemetry, processor, 'incoming'),
