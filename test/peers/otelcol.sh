@@ -38,7 +38,7 @@ if up_to_date; then
 fi
 
 builder="$dir/bin/builder"
-if [ ! -x "$builder" ] || ! "$builder" version 2>/dev/null | grep -q "$BUILDER_VERSION"; then
+if [ ! -x "$builder" ] || [[ "$("$builder" version 2>&1)" != *"$BUILDER_VERSION"* ]]; then
   log "installing the Collector builder $BUILDER_VERSION into $dir/bin"
   GOBIN="$dir/bin" go install "go.opentelemetry.io/collector/cmd/builder@$BUILDER_VERSION" >&2
 fi
