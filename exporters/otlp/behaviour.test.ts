@@ -79,10 +79,11 @@ describe('otlp exporter behaviour', () => {
   }
 
   it('sends the data with the configured headers as metadata', async () => {
-    await send({ headers: { 'X-Api-Key': 'secret' } });
+    await send({ headers: { 'X-Api-Key': 'secret', 'x-token-bin': 'raw' } });
     const [{ request, metadata }] = running.state.received as [(typeof running.state.received)[number]];
     assert.deepStrictEqual(request.data, sampleLogs());
     assert.deepStrictEqual(metadata.get('x-api-key'), ['secret']);
+    assert.deepStrictEqual(metadata.get('x-token-bin'), [Buffer.from('raw')]);
     assert.match(String(metadata.get('user-agent')[0]), /^bpfcol /);
   });
 

@@ -35,7 +35,11 @@ export async function grpcTransport<S extends OtlpSignal>(signal: S, config: Otl
   const client = new grpc.Client(target, await credentials(config, secure, settings.configDir), options);
   const method = otlpGrpcServices[signal].Export as grpc.MethodDefinition<SignalData[S], OtlpGrpcResponse>;
   const metadata = new grpc.Metadata();
-  for (const [name, value] of Object.entries(config.headers)) metadata.set(name.toLowerCase(), value);
+  for (const [name, value] of Object.entries(config.headers)) {
+    const key = name.toLowerCase();
+    // gRPC carries `-bin` metadata as bytes (base64 on the wire); grpc-js wants a Buffer for them.
+    metadata.set(key, key.endsWith('-bin') ? Buffer.from(value) : value);
+  }
 
   return {
     send(data) {
