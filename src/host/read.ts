@@ -28,7 +28,7 @@ export function readSmall(path: string): string | undefined {
       if (n === 0) break;
       length += n;
     }
-    return buffer.latin1Slice(0, length);
+    return buffer.toString('latin1', 0, length);
   } catch {
     return undefined;
   } finally {
