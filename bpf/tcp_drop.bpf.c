@@ -78,11 +78,8 @@ struct {
 	__type(value, struct tcp_owner);
 } owners SEC(".maps");
 
-struct tcp_listener {
-	struct tcp_owner owner;
-	__u64 sk;
-};
-
+/* Listeners by (netns, port). Filled at listen(); user space adds those that existed before the
+ * programs were attached (from /proc), without replacing any entry the programs made. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -134,17 +131,33 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
 
+/*
+ * The current process as an owner: tgid, cgroup, and the base name of its executable (what
+ * process.executable.name means); kernel threads have none and give their main thread's comm.
+ */
+static __always_inline void current_owner(struct tcp_owner *o)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	const unsigned char *name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->_pad = 0;
+	if (!name || bpf_probe_read_kernel_str(o->exe, sizeof(o->exe), name) <= 0)
+		BPF_CORE_READ_STR_INTO(&o->exe, task, group_leader, comm);
+}
+
 static __always_inline void remember_owner(const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct tcp_owner o = {
-		.cgroup_id = bpf_get_current_cgroup_id(),
-		.pid = bpf_get_current_pid_tgid() >> 32,
-	};
 	struct tcp_owner *cur = bpf_map_lookup_elem(&owners, &key);
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
-	if (cur && cur->pid == o.pid && cur->cgroup_id == o.cgroup_id)
+	if (cur && cur->pid == pid && cur->cgroup_id == bpf_get_current_cgroup_id())
 		return;
+	struct tcp_owner o = {};
+
+	current_owner(&o);
 	bpfcol_map_update_counted(&owners, &key, &o, BPF_ANY, &owners_full);
 }
 
@@ -174,6 +187,7 @@ static __always_inline void resolve_owner(const struct sock *sk, __u16 local_por
 			if (o) {
 				key->pid = o->pid;
 				key->cgroup_id = o->cgroup_id;
+				__builtin_memcpy(key->exe, o->exe, sizeof(key->exe));
 				return;
 			}
 			if (is_full_sock(BPF_CORE_READ(sk, __sk_common.skc_state)))
@@ -187,6 +201,7 @@ static __always_inline void resolve_owner(const struct sock *sk, __u16 local_por
 		if (l) {
 			key->pid = l->owner.pid;
 			key->cgroup_id = l->owner.cgroup_id;
+			__builtin_memcpy(key->exe, l->owner.exe, sizeof(key->exe));
 		}
 	}
 }
@@ -689,12 +704,9 @@ int on_set_state(void *ctx)
 		remember_owner(sk);
 	} else if (new == TCP_LISTEN) { /* listen(): process context */
 		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
-		struct tcp_listener l = {
-			.owner = { .cgroup_id = bpf_get_current_cgroup_id(),
-				   .pid = bpf_get_current_pid_tgid() >> 32 },
-			.sk = skk,
-		};
+		struct tcp_listener l = { .sk = skk };
 
+		current_owner(&l.owner);
 		remember_owner(sk);
 		bpfcol_map_update_counted(&listeners, &lk, &l, BPF_ANY, &owners_full);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
@@ -743,7 +755,7 @@ int on_set_state(void *ctx)
 			struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
 			struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
 
-			if (l && l->sk == skk)
+			if (l && (l->sk == skk || l->sk == 0))
 				bpf_map_delete_elem(&listeners, &lk);
 		}
 		bpf_map_delete_elem(&owners, &skk);

@@ -2,7 +2,7 @@
 /*
  * Layouts shared by bpf/tcp_drop.bpf.c and receivers/tcp_drop/layout.ts. Every struct is
  * laid out by hand with explicit padding, so the TypeScript side decodes it at fixed offsets;
- * a change here is a change there (the receiver's tests check the sizes against the BTF).
+ * a change here is a change there (the receiver's tests compare both with the object's BTF).
  */
 #ifndef BPFCOL_TCP_DROP_H
 #define BPFCOL_TCP_DROP_H
@@ -22,6 +22,9 @@
 /* Bounds of the in-kernel filters (const volatile arrays). */
 #define TCP_FILTER_MAX 16
 
+/* Bytes of an executable name kept (with its terminating NUL). */
+#define TCP_EXE_LEN 32
+
 /* RTT histogram: bucket i counts RTTs r (microseconds) with 2^(i-1) < r <= 2^i; bucket 0 is r <= 1. */
 #define TCP_RTT_BUCKETS 32
 
@@ -40,7 +43,8 @@ struct tcp_flow_key {
 	__u8 family;       /* 4 or 6 */
 	__u8 kind;         /* TCP_EV_* */
 	__u32 _pad;
-};                         /* 56 bytes */
+	char exe[TCP_EXE_LEN];      /* the owner's executable (base name, truncated), "" when unknown */
+};                         /* 88 bytes */
 
 struct tcp_flow_value {
 	__u64 count;           /* events (segments for retransmits) */
@@ -61,13 +65,20 @@ struct tcp_owner {
 	__u64 cgroup_id;
 	__u32 pid;
 	__u32 _pad;
+	char exe[TCP_EXE_LEN];      /* base name of the executable (mm->exe_file), else the main thread's comm:
+			    * short-lived processes are gone from /proc by the time user space reads */
 };
 
 /* Listening sockets by (network namespace, port): the owner of connections accepted on them. */
 struct tcp_listener_key {
-	__u32 netns;
+	__u32 netns;       /* network namespace inode number */
 	__u16 port;
 	__u16 _pad;
+};
+
+struct tcp_listener {
+	struct tcp_owner owner;
+	__u64 sk;          /* the listening socket; 0 when user space found it in /proc at start */
 };
 
 /* One record per drop on the logs ring buffer (logs.enabled). */
@@ -78,14 +89,9 @@ struct tcp_drop_event {
 	__u8 state;            /* socket state (TCP_*), 0: no socket */
 	__u8 _pad[3];
 	__u64 location;        /* kernel address that dropped the packet */
-};                             /* 80 bytes */
+};                             /* 112 bytes */
 
-/* Indexes of the `stats` per-CPU array (user space sums CPUs and exports them). */
-#define TCP_STAT_FLOWS_FULL 0       /* flow map full: events not counted */
-#define TCP_STAT_RTT_FULL 1         /* rtt map full */
-#define TCP_STAT_OWNERS_FULL 2      /* owner/listener maps full: pid falls back to 0 */
-#define TCP_STAT_LOG_RATELIMITED 3  /* drop records not sent: over logs.max_per_second */
-#define TCP_STAT_LOG_SENT 4         /* drop records submitted to the ring */
-#define TCP_STAT_COUNT 5
+/* Loss counters (BPFCOL_COUNTER maps, read by user space and exported as bpfcol's own metrics):
+ * flows_full, rtt_full, owners_full, drop_log_ratelimited, and drop_log_lost (ring full). */
 
 #endif /* BPFCOL_TCP_DROP_H */
