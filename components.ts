@@ -6,6 +6,7 @@ import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
+import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
@@ -13,6 +14,7 @@ import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
 export const factories: Factories = {
   receivers: [
     otlpReceiverFactory,
+    tcpDropFactory,
   ],
   processors: [
     batchFactory,
