@@ -10,6 +10,7 @@ import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
+import { fileStorageFactory } from './extensions/file_storage/factory.ts';
 
 export const factories: Factories = {
   receivers: [
@@ -27,5 +28,7 @@ export const factories: Factories = {
     otlpHttpFactory,
     fileFactory,
   ],
-  extensions: [],
+  extensions: [
+    fileStorageFactory,
+  ],
 };

@@ -34,6 +34,11 @@ export interface Processor<S extends Signal = Signal> extends Component, Consume
 }
 export interface Exporter<S extends Signal = Signal> extends Component, Consumer<S> {
   readonly capabilities?: Capabilities;
+  /**
+   * True when the exporter counts its sent and failed items itself (the exporter helper does,
+   * once its queue and retries are done with a batch); the engine then does not count them.
+   */
+  readonly countsItems?: boolean;
 }
 
 export interface CreateSettings {

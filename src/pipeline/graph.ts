@@ -140,7 +140,8 @@ class GraphBuilder {
       const create = (c.factory as ExporterFactory).create[signal]!;
       const exporter = create(settingsFor(this.ctx, c, signal), c.config) as Exporter<S>;
       this.graph.nodes.push({ label: label('exporter', id, `(${signal})`), component: exporter });
-      built = { consumer: countExported(signal, id, this.ctx.telemetry, exporter), capabilities: exporter.capabilities ?? { mutatesData: false } };
+      const consumer = exporter.countsItems ? exporter : countExported(signal, id, this.ctx.telemetry, exporter);
+      built = { consumer, capabilities: exporter.capabilities ?? { mutatesData: false } };
       this.exporters.set(key, built as Downstream<Signal>);
     }
     return built;

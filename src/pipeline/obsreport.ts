@@ -2,7 +2,7 @@
 // items: the Collector's obsreport, under bpfcol's prefix.
 import type { Consumer } from '../component/consumer.ts';
 import { ITEM_NAME, itemCount, type Signal, type SignalData } from '../pdata/signal.ts';
-import type { SelfTelemetry } from '../telemetry/self.ts';
+import type { Counter, SelfTelemetry } from '../telemetry/self.ts';
 
 /** Wraps what a receiver pushes into: accepted and refused items per receiver. */
 export function countReceived<S extends Signal>(
@@ -29,16 +29,23 @@ export function countReceived<S extends Signal>(
   };
 }
 
-/** Wraps an exporter: sent and failed items per exporter. */
+/** The sent and failed item counters of an exporter; the exporter helper counts with them after its queue and retries. */
+export function exporterItemCounters(signal: Signal, telemetry: SelfTelemetry): { sent: Counter; failed: Counter } {
+  const item = ITEM_NAME[signal];
+  return {
+    sent: telemetry.counter(`exporter_sent_${item}`, `Number of ${item} successfully sent to destination.`, `{${item}}`),
+    failed: telemetry.counter(`exporter_send_failed_${item}`, `Number of ${item} in failed attempts to send to destination.`, `{${item}}`),
+  };
+}
+
+/** Wraps an exporter: sent and failed items per exporter (unless it counts them itself). */
 export function countExported<S extends Signal>(
   signal: S,
   exporterId: string,
   telemetry: SelfTelemetry,
   exporter: Consumer<S>,
 ): Consumer<S> {
-  const item = ITEM_NAME[signal];
-  const sent = telemetry.counter(`exporter_sent_${item}`, `Number of ${item} successfully sent to destination.`, `{${item}}`);
-  const failed = telemetry.counter(`exporter_send_failed_${item}`, `Number of ${item} in failed attempts to send to destination.`, `{${item}}`);
+  const { sent, failed } = exporterItemCounters(signal, telemetry);
   const attrs = { exporter: exporterId };
   return {
     async consume(data: SignalData[S]) {
