@@ -17,6 +17,8 @@ import { otlpConfigSchema, validateOtlpConfig } from './config.ts';
 import { otlpFactory } from './factory.ts';
 
 const host = { getExtension: () => undefined };
+/** The transport's own behaviour: no queue and no retries from the exporter helper, so consume answers with the attempt's outcome. */
+const DIRECT = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
 type Answer = (callback: grpc.sendUnaryData<OtlpGrpcResponse>) => void;
 
 /** A logs-only OTLP gRPC server recording each request and its metadata. */
@@ -43,7 +45,7 @@ function statusError(code: grpc.status, details: string, retryDelayMs?: number):
 }
 
 function exporterFor(config: Record<string, unknown>, extra: Parameters<typeof testSettings>[3] = {}) {
-  return otlpFactory.create.logs!(testSettings('otlp/test', 'exporter', 'logs', extra), otlpConfigSchema.parse(config));
+  return otlpFactory.create.logs!(testSettings('otlp/test', 'exporter', 'logs', extra), otlpConfigSchema.parse({ ...DIRECT, ...config }));
 }
 
 async function failure(promise: Promise<unknown>): Promise<ConsumerError> {
@@ -159,7 +161,7 @@ describe('otlp exporter behaviour', () => {
     await consumed;
     assert.deepStrictEqual(events, ['consumed', 'shut down']);
     const error = await failure(exporter.consume(sampleLogs()));
-    assert.equal(error.retryable, false);
+    assert.equal(error.retryable, true, 'a stopped exporter refuses for now (the sender may try another)');
     assert.match(error.message, /otlp\/test exporter is shut down/);
     await exporter.shutdown();
   });
@@ -243,7 +245,7 @@ describe('otlp exporter over TLS', () => {
 
   it('checks the name in server_name_override against the certificate', async () => {
     const config = (name: string) =>
-      otlpConfigSchema.parse({ endpoint: `127.0.0.1:${running.port}`, tls: { ca_file: cert.certFile, server_name_override: name } });
+      otlpConfigSchema.parse({ ...DIRECT, endpoint: `127.0.0.1:${running.port}`, tls: { ca_file: cert.certFile, server_name_override: name } });
     const ok = otlpFactory.create.logs!(testSettings('otlp', 'exporter', 'logs'), config('localhost'));
     await ok.start(host);
     await ok.consume(sampleLogs());
@@ -273,6 +275,8 @@ describe('otlp config', () => {
       headers: {},
       compression: 'gzip',
       timeout: 5000,
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, sizer: 'requests', block_on_overflow: false },
+      retry_on_failure: { enabled: true, initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5, randomization_factor: 0.5 },
     });
     assert.deepStrictEqual(validateOtlpConfig(config), ['endpoint must be set: expected host:port of an OTLP/gRPC receiver, like collector:4317']);
   });

@@ -1,6 +1,7 @@
 // The otlp exporter's settings, as in the Collector's otlpexporter (configgrpc client settings).
 import { z } from 'zod';
 import { clientTlsSchema, duration } from '../../src/config/types.ts';
+import { exporterHelperSchema, validateExporterHelper } from '../../src/exporterhelper/config.ts';
 
 /** `host:port`, or `http://host:port` (plain text) / `https://host:port` (TLS), as configgrpc accepts. */
 const GRPC_ENDPOINT = /^(https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}\/?$/;
@@ -27,6 +28,9 @@ export const otlpConfigSchema = z.strictObject({
   compression: compressionSchema,
   /** Deadline of each export call. */
   timeout: duration('5s'),
+  /** Queue and retries, as the Collector's exporterhelper (src/exporterhelper/README.md). */
+  sending_queue: exporterHelperSchema.sending_queue,
+  retry_on_failure: exporterHelperSchema.retry_on_failure,
 });
 
 export type OtlpConfig = z.infer<typeof otlpConfigSchema>;
@@ -37,7 +41,7 @@ export function validateOtlpConfig(config: OtlpConfig): string[] {
   if (config.timeout <= 0) problems.push('timeout must be greater than zero: expected a duration like 5s');
   if ((config.tls.cert_file === undefined) !== (config.tls.key_file === undefined))
     problems.push('tls.cert_file and tls.key_file go together: expected both (a client certificate) or neither');
-  return problems;
+  return [...problems, ...validateExporterHelper(config)];
 }
 
 /** The gRPC target and whether it uses TLS, from the endpoint's scheme or `tls.insecure`. */

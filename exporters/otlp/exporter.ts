@@ -1,7 +1,10 @@
 // What the otlp and otlp_http exporters share: one request per batch through a transport,
-// partial success logged and counted, and a shutdown that waits for requests in flight.
+// partial success logged and counted, and a shutdown that waits for requests in flight. The
+// factories wrap it in the exporter helper (queue, retries), which calls send() per attempt.
 import type { CreateSettings, Exporter, Host } from '../../src/component/component.ts';
 import { permanentError } from '../../src/component/errors.ts';
+import type { ExporterHelperConfig } from '../../src/exporterhelper/config.ts';
+import { newExporter } from '../../src/exporterhelper/exporter.ts';
 import type { PartialSuccess } from '../../src/pdata/otlp/proto.ts';
 import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
 import { ITEM_NAME, type SignalData } from '../../src/pdata/signal.ts';
@@ -9,7 +12,8 @@ import type { Counter } from '../../src/telemetry/self.ts';
 
 /** Sends one export request; resolves with the partial success the peer reported, rejects with a ConsumerError. */
 export interface OtlpTransport<S extends OtlpSignal> {
-  send(data: SignalData[S]): Promise<PartialSuccess | undefined>;
+  /** `signal` cancels the request (the exporter helper stops). */
+  send(data: SignalData[S], signal?: AbortSignal): Promise<PartialSuccess | undefined>;
   /** Releases connections; called once no request is in flight. */
   close(): void;
 }
@@ -42,10 +46,15 @@ export class OtlpExporter<S extends OtlpSignal> implements Exporter<S> {
   }
 
   async consume(data: SignalData[S]): Promise<void> {
+    return this.send(data);
+  }
+
+  /** One export request: the exporter helper's attempt. */
+  async send(data: SignalData[S], signal?: AbortSignal): Promise<void> {
     if (!this.transport || this.state !== 'started') {
       throw permanentError(`the ${this.settings.id.text} exporter is ${this.state === 'stopped' ? 'shut down' : 'not started'}`);
     }
-    const sending = this.transport.send(data);
+    const sending = this.transport.send(data, signal);
     this.inFlight.add(sending);
     try {
       const partial = await sending;
@@ -72,4 +81,19 @@ export class OtlpExporter<S extends OtlpSignal> implements Exporter<S> {
     this.transport?.close();
     this.transport = undefined;
   }
+}
+
+/**
+ * The exporter in the exporter helper: queue and retries as `config` says. The transport applies
+ * `timeout` to each attempt itself (as the Collector's gRPC/HTTP clients take the timeout
+ * sender's deadline), so the helper adds no timer of its own.
+ */
+export function otlpWithHelper<S extends OtlpSignal>(
+  signal: S,
+  settings: CreateSettings,
+  config: Pick<ExporterHelperConfig, 'sending_queue' | 'retry_on_failure'>,
+  connect: () => Promise<OtlpTransport<S>>,
+): Exporter<S> {
+  const helper = { sending_queue: config.sending_queue, retry_on_failure: config.retry_on_failure, timeout: 0 };
+  return newExporter(signal, settings, helper, new OtlpExporter(signal, settings, connect));
 }

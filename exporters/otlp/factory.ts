@@ -2,11 +2,11 @@
 import type { CreateSettings, ExporterFactory } from '../../src/component/component.ts';
 import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
 import { type OtlpConfig, otlpConfigSchema, validateOtlpConfig } from './config.ts';
-import { OtlpExporter } from './exporter.ts';
+import { otlpWithHelper } from './exporter.ts';
 import { grpcTransport } from './grpc-transport.ts';
 
 function create<S extends OtlpSignal>(signal: S) {
-  return (settings: CreateSettings, config: OtlpConfig) => new OtlpExporter(signal, settings, () => grpcTransport(signal, config, settings));
+  return (settings: CreateSettings, config: OtlpConfig) => otlpWithHelper(signal, settings, config, () => grpcTransport(signal, config, settings));
 }
 
 export const otlpFactory: ExporterFactory<OtlpConfig> = {

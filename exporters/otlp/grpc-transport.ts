@@ -42,9 +42,9 @@ export async function grpcTransport<S extends OtlpSignal>(signal: S, config: Otl
   }
 
   return {
-    send(data) {
+    send(data, abort) {
       return new Promise((resolveSend, reject) => {
-        client.makeUnaryRequest(
+        const call = client.makeUnaryRequest(
           method.path,
           method.requestSerialize,
           method.responseDeserialize,
@@ -53,6 +53,8 @@ export async function grpcTransport<S extends OtlpSignal>(signal: S, config: Otl
           { deadline: Date.now() + config.timeout },
           (error, response) => (error ? reject(grpcError(error, target)) : resolveSend(response)),
         );
+        if (abort?.aborted) call.cancel();
+        else abort?.addEventListener('abort', () => call.cancel(), { once: true });
       });
     },
     close: () => client.close(),

@@ -16,8 +16,8 @@ import { otlpFactory } from './factory.ts';
 const samples = { traces: sampleTraces, metrics: sampleMetrics, logs: sampleLogs } as const;
 const host = { getExtension: () => undefined };
 
-async function exportOnce<S extends OtlpSignal>(signal: S, endpoint: string, compression: 'gzip' | 'none', data: SignalData[S]): Promise<void> {
-  const config = otlpConfigSchema.parse({ endpoint, tls: { insecure: true }, compression });
+async function exportOnce<S extends OtlpSignal>(signal: S, endpoint: string, compression: 'gzip' | 'none', data: SignalData[S], extra: Record<string, unknown> = {}): Promise<void> {
+  const config = otlpConfigSchema.parse({ endpoint, tls: { insecure: true }, compression, ...extra });
   const exporter = otlpFactory.create[signal]!(testSettings('otlp', 'exporter', signal), config);
   await exporter.start(host);
   try {
@@ -50,7 +50,9 @@ describe('otlp exporter -> OpenTelemetry Collector', () => {
     const endpoint = stopped.grpcEndpoint;
     await exportOnce('logs', endpoint, 'gzip', tagged('logs', sampleLogs(), 'before-stop'));
     await stopped.stop();
-    const error = await exportOnce('logs', endpoint, 'gzip', sampleLogs()).then(
+    // Without the helper's queue and retries, consume answers with the attempt's outcome.
+    const direct = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+    const error = await exportOnce('logs', endpoint, 'gzip', sampleLogs(), direct).then(
       () => assert.fail('the export succeeded with the Collector stopped'),
       (e: unknown) => e,
     );

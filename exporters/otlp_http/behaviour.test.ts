@@ -48,12 +48,15 @@ async function listen(server: http.Server | https.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** The transport's own behaviour: no queue and no retries from the exporter helper, so consume answers with the attempt's outcome. */
+const DIRECT = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+
 type TestSignal = 'traces' | 'logs';
 
 function exporterFor<S extends TestSignal = 'logs'>(config: Record<string, unknown>, signal?: S, extra: Parameters<typeof testSettings>[3] = {}): Exporter<S> {
   const s = signal ?? 'logs';
   const create = otlpHttpFactory.create[s] as (settings: CreateSettings, config: OtlpHttpConfig) => Exporter<S>;
-  return create(testSettings('otlp_http/test', 'exporter', s, extra), otlpHttpConfigSchema.parse(config));
+  return create(testSettings('otlp_http/test', 'exporter', s, extra), otlpHttpConfigSchema.parse({ ...DIRECT, ...config }));
 }
 
 async function run<S extends TestSignal>(exporter: Exporter<S>, data: SignalData[S]): Promise<void> {
@@ -211,7 +214,7 @@ describe('otlp_http exporter behaviour', () => {
     await consumed;
     assert.deepStrictEqual(events, ['consumed', 'shut down']);
     const error = await failure(exporter.consume(sampleLogs()));
-    assert.equal(error.retryable, false);
+    assert.equal(error.retryable, true, 'a stopped exporter refuses for now (the sender may try another)');
     assert.match(error.message, /otlp_http\/test exporter is shut down/);
     await exporter.shutdown();
   });
@@ -265,6 +268,8 @@ describe('otlp_http config', () => {
       compression: 'gzip',
       encoding: 'proto',
       timeout: 30_000,
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, sizer: 'requests', block_on_overflow: false },
+      retry_on_failure: { enabled: true, initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5, randomization_factor: 0.5 },
     });
     assert.deepStrictEqual(validateOtlpHttpConfig(config), [
       'endpoint must be set (or traces_endpoint, metrics_endpoint, logs_endpoint): expected a URL like http://collector:4318',

@@ -1,6 +1,7 @@
 // The otlp_http exporter's settings, as in the Collector's otlp_http (formerly otlphttp) exporter.
 import { z } from 'zod';
 import { clientTlsSchema, duration } from '../../src/config/types.ts';
+import { exporterHelperSchema, validateExporterHelper } from '../../src/exporterhelper/config.ts';
 import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
 import { compressionSchema, headersSchema } from '../otlp/config.ts';
 
@@ -38,6 +39,9 @@ export const otlpHttpConfigSchema = z.strictObject({
   encoding: z.enum(['proto', 'json'], { error: (issue) => `expected proto or json, got ${JSON.stringify(issue.input)}` }).default('proto'),
   /** Time allowed for each request, from connecting to reading the response. */
   timeout: duration('30s'),
+  /** Queue and retries, as the Collector's exporterhelper (src/exporterhelper/README.md). */
+  sending_queue: exporterHelperSchema.sending_queue,
+  retry_on_failure: exporterHelperSchema.retry_on_failure,
 });
 
 export type OtlpHttpConfig = z.infer<typeof otlpHttpConfigSchema>;
@@ -49,7 +53,7 @@ export function validateOtlpHttpConfig(config: OtlpHttpConfig): string[] {
   if (config.timeout <= 0) problems.push('timeout must be greater than zero: expected a duration like 30s');
   if ((config.tls.cert_file === undefined) !== (config.tls.key_file === undefined))
     problems.push('tls.cert_file and tls.key_file go together: expected both (a client certificate) or neither');
-  return problems;
+  return [...problems, ...validateExporterHelper(config)];
 }
 
 /** The URL a signal is sent to: its own *_endpoint, or endpoint + /v1/<signal>. */

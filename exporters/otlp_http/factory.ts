@@ -2,7 +2,7 @@
 // the Collector's otlp_http exporter (formerly otlphttp, which the Collector still accepts as an alias).
 import type { CreateSettings, ExporterFactory } from '../../src/component/component.ts';
 import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
-import { OtlpExporter } from '../otlp/exporter.ts';
+import { otlpWithHelper } from '../otlp/exporter.ts';
 import { type OtlpHttpConfig, otlpHttpConfigSchema, signalUrl, validateOtlpHttpConfig } from './config.ts';
 import { httpTransport } from './http-transport.ts';
 
@@ -10,7 +10,7 @@ function create<S extends OtlpSignal>(signal: S) {
   return (settings: CreateSettings, config: OtlpHttpConfig) => {
     const url = signalUrl(config, signal);
     if (!url) throw new Error(`${settings.id.text}: no URL for ${signal}: expected endpoint or ${signal}_endpoint`);
-    return new OtlpExporter(signal, settings, () => httpTransport(signal, url, config, settings));
+    return otlpWithHelper(signal, settings, config, () => httpTransport(signal, url, config, settings));
   };
 }
 

@@ -42,13 +42,13 @@ async function agentFor(url: URL, config: OtlpHttpConfig, configDir: string): Pr
   });
 }
 
-function post(url: URL, agent: http.Agent, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<Response> {
+function post(url: URL, agent: http.Agent, headers: Record<string, string>, body: Buffer, timeoutMs: number, cancel?: AbortSignal): Promise<Response> {
   return new Promise((resolvePost, reject) => {
     const request = (url.protocol === 'https:' ? https.request : http.request)(url, {
       method: 'POST',
       agent,
       headers: { ...headers, 'Content-Length': String(body.length) },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs),
     });
     request.on('error', reject);
     request.on('response', (response) => {
@@ -97,12 +97,12 @@ export async function httpTransport<S extends OtlpSignal>(
   };
 
   return {
-    async send(data: SignalData[S]) {
+    async send(data: SignalData[S], abort?: AbortSignal) {
       const encoded = config.encoding === 'json' ? Buffer.from(toJson(signal, data)) : Buffer.from(encodeRequest(signal, data));
       const body = config.compression === 'gzip' ? await gzipAsync(encoded) : encoded;
       let response: Response;
       try {
-        response = await post(url, agent, headers, body, config.timeout);
+        response = await post(url, agent, headers, body, config.timeout, abort);
       } catch (error) {
         throw networkError(urlText, error, config.timeout);
       }

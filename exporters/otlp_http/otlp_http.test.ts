@@ -57,7 +57,9 @@ describe('otlp_http exporter -> OpenTelemetry Collector', () => {
     const url = stopped.httpUrl;
     await exportOnce('traces', { endpoint: url }, tagged('traces', sampleTraces(), 'http-before-stop'));
     await stopped.stop();
-    const error = await exportOnce('traces', { endpoint: url }, sampleTraces()).then(
+    // Without the helper's queue and retries, consume answers with the attempt's outcome.
+    const direct = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+    const error = await exportOnce('traces', { endpoint: url, ...direct }, sampleTraces()).then(
       () => assert.fail('the export succeeded with the Collector stopped'),
       (e: unknown) => e,
     );
