@@ -19,6 +19,13 @@
 #define BPFCOL_LICENSE char LICENSE[] SEC("license") = "Dual BSD/GPL"
 
 /*
+ * Records sent through a ring buffer never appear in the object's BTF on their own (only map,
+ * global and function types do). BPFCOL_BTF_STRUCT(name) puts struct name there, so user space
+ * can check its TypeScript layout against the compiler's (BpfObject.checkLayout).
+ */
+#define BPFCOL_BTF_STRUCT(name) struct name *const __bpfcol_btf_##name __attribute__((used)) = 0
+
+/*
  * A loss counter: a per-CPU array of one u64, so incrementing it needs no atomics.
  * User space sums it over CPUs. Declare with BPFCOL_COUNTER(name), bump with
  * bpfcol_count(&name, n).
