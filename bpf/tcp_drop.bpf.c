@@ -11,7 +11,7 @@
  *
  * Softirq-time events (drops, retransmits, resets, state changes on packet arrival) run in
  * whatever task happened to be interrupted: the owner of a socket is remembered in process
- * context (connect, listen, accept, send) in `owners` and looked up by socket address.
+ * context (connect, listen, send) in `owners` and looked up by socket address.
  */
 #include "common.h"
 #include "ringbuf.h"
@@ -710,7 +710,7 @@ int on_set_state(void *ctx)
 		remember_owner(sk);
 		bpfcol_map_update_counted(&listeners, &lk, &l, BPF_ANY, &owners_full);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
-		/* a passive child is born in softirq: its listener's owner until accept() says otherwise */
+		/* a passive child is born in softirq: its listener's owner until a send says otherwise */
 		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
 		struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
 
@@ -763,50 +763,13 @@ int on_set_state(void *ctx)
 	return 0;
 }
 
-/* ---- accept() and send paths: owners in process context ------------------------------------- */
-struct sys_exit_ctx {
-	__u64 common;
-	int nr;
-	long ret;
-};
-
-static __always_inline void owner_from_fd(long fd)
-{
-	if (fd < 0)
-		return;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = NULL;
-
-	if (fd >= max)
-		return;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return;
-	remember_owner(sk);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int on_accept4_exit(struct sys_exit_ctx *ctx)
-{
-	owner_from_fd(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int on_accept_exit(struct sys_exit_ctx *ctx)
-{
-	owner_from_fd(ctx->ret);
-	return 0;
-}
-
-/* Sockets that existed before bpfcol started get their owner on their next send (kernels >= 6.3). */
+/* ---- send path: owners in process context ------------------------------------------------ */
+/*
+ * No syscall tracepoints (accept4 and the like): enabling any of them puts every syscall of every
+ * process on the kernel's slow path. A socket accepted by another process than the listener's
+ * owner (a pre-forked worker) gets its owner on its first send instead.
+ */
+/* Also sockets that existed before bpfcol started get their owner on their next send (Linux 6.3+). */
 SEC("tracepoint/sock/sock_send_length")
 int on_send_length(struct trace_event_raw_sock_msg_length *ctx)
 {

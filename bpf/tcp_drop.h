@@ -60,7 +60,7 @@ struct tcp_rtt_value {
 	__u64 buckets[TCP_RTT_BUCKETS];
 };                             /* 272 bytes */
 
-/* Owner of a socket, remembered in process context (connect, accept, listen, send). */
+/* Owner of a socket, remembered in process context (connect, listen, send). */
 struct tcp_owner {
 	__u64 cgroup_id;
 	__u32 pid;

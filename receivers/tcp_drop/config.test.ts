@@ -141,7 +141,7 @@ describe('tcp_drop kernel requirements', () => {
         'tcp/tcp_retransmit_synack': ok,
         'tcp/tcp_send_reset': { ok: false, detail: 'tcp:tcp_send_reset does not exist in this kernel' },
         'sock/inet_sock_set_state': ok,
-        'syscalls/sys_exit_accept4': { ok: false, detail: 'missing' },
+        'sock/sock_send_length': { ok: false, detail: 'missing' },
       }),
     );
     assert.deepEqual(missing, ['tracepoint tcp/tcp_send_reset: tcp:tcp_send_reset does not exist in this kernel']);

@@ -35,8 +35,6 @@ export const HOOKS: readonly Hook[] = [
   { program: 'on_send_reset', tracepoint: 'tcp/tcp_send_reset', needs: ['resets_sent'] },
   { program: 'on_receive_reset', tracepoint: 'tcp/tcp_receive_reset', needs: ['resets_received'] },
   { program: 'on_set_state', tracepoint: 'sock/inet_sock_set_state', needs: 'always' },
-  { program: 'on_accept4_exit', tracepoint: 'syscalls/sys_exit_accept4', needs: 'always', optional: true },
-  { program: 'on_accept_exit', tracepoint: 'syscalls/sys_exit_accept', needs: 'always', optional: true },
   { program: 'on_send_length', tracepoint: 'sock/sock_send_length', needs: 'always', optional: true },
 ];
 

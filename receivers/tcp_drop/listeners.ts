@@ -1,6 +1,6 @@
 // Listening TCP sockets that existed before the programs were attached, found in /proc (as
 // `ss -ltp` finds them): the kernel program learns listeners at listen(), so without this a server
-// started before bpfcol would own none of the connections it accepts until accept() names it.
+// started before bpfcol would own none of the connections it accepts until they first send.
 // Every network namespace is covered: /proc/<pid>/net/tcp shows the namespace of <pid>.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';

@@ -1,0 +1,164 @@
+// What does the tcp_drop receiver cost a busy web server? Requests/s of wrk against nginx (both
+// from Debian) on loopback, untraced and with bpfcol + tcp_drop attached, alternating rounds in
+// one run; medians and their ratio. Two loads: keep-alive connections (per-send hooks only) and a
+// new connection per request (every connection hook fires on every request).
+//
+//   node bench/tcp_drop-nginx.ts [--rounds 5] [--seconds 5] [--connections 32]
+//
+// Needs root (bpfcol loads eBPF programs), nginx and wrk (scripts/apt-packages.txt).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startBpfcol, tempDir, writeConfig, type RunningBpfcol } from '../test/support/cli.ts';
+import { freePort, waitForPort } from '../test/support/ports.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+
+function need(tool: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: apt-get install ${pkg}`);
+}
+if (process.getuid?.() !== 0) throw new Error('this benchmark loads eBPF programs: run it as root');
+need('nginx', 'nginx');
+need('wrk', 'wrk');
+const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+const cpus = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
+// nginx on one CPU and wrk on another when there are two, so the two do not fight for one.
+const onCpu = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
+  pin && cpus >= 2 ? ['taskset', ['-c', String(cpu % cpus), cmd, ...args]] : [cmd, args];
+
+/** Pause before each measured round, traced or not, so both start alike. */
+const SETTLE_MS = 2000;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function startNginx(dir: string, port: number): Promise<ChildProcess> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs/error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { return 200 "hello from nginx\\n"; }
+  }
+}
+`,
+  );
+  const [cmd, args] = onCpu(0, 'nginx', ['-p', dir, '-c', conf]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port);
+  return child;
+}
+
+function wrk(port: number, newConnections: boolean): number {
+  const headers = newConnections ? ['-H', 'Connection: close'] : [];
+  const [cmd, args] = onCpu(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, ...headers, `http://127.0.0.1:${port}/`]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  if (r.status !== 0 || !m) throw new Error(`wrk failed: ${r.stderr}${r.stdout}`);
+  return Number(m[1]);
+}
+
+/** Proof that the traced rounds were traced: nginx's accepted connections as tcp_drop counted them. */
+async function openedOnNginx(promPort: number, port: number): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  const re = new RegExp(`^tcp_connections_opened_total\\{(?=[^}]*network_local_port="${port}")(?=[^}]*process_executable_name="nginx")[^}]*\\} (\\d+)`, 'm');
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+    const m = re.exec(text);
+    if (m) return `tcp_drop counted ${m[1]} connections opened by nginx on port ${port}`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('tcp_drop reported no connection to nginx: the traced rounds were not traced');
+}
+
+async function main(): Promise<void> {
+  const dir = tempDir('bpfcol-bench-nginx-');
+  const port = await freePort();
+  const promPort = await freePort();
+  const telemetryPort = await freePort();
+  const nginx = await startNginx(dir.path, port);
+  const config = writeConfig(
+    dir.path,
+    `
+receivers:
+  tcp_drop: { collection_interval: 10s }
+exporters:
+  prometheus: { endpoint: "127.0.0.1:${promPort}" }
+service:
+  telemetry: { metrics: { address: "127.0.0.1:${telemetryPort}" } }
+  pipelines:
+    metrics: { receivers: [tcp_drop], exporters: [prometheus] }
+`,
+  );
+  let bpfcol: RunningBpfcol | undefined;
+  const results: Record<'keepalive' | 'close', { untraced: number[]; traced: number[] }> = {
+    keepalive: { untraced: [], traced: [] },
+    close: { untraced: [], traced: [] },
+  };
+  try {
+    wrk(port, false); // warm-up
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const traced of [false, true]) {
+        if (traced) {
+          bpfcol = await startBpfcol(config);
+          await sleep(SETTLE_MS); // bpfcol's start-up work is not what is measured
+        } else {
+          await sleep(SETTLE_MS);
+        }
+        for (const load of ['keepalive', 'close'] as const) {
+          const rps = wrk(port, load === 'close');
+          results[load][traced ? 'traced' : 'untraced'].push(rps);
+          console.log(`round ${round} ${traced ? 'traced  ' : 'untraced'} ${load.padEnd(9)} ${rps.toFixed(0)} req/s`);
+        }
+        if (bpfcol && round === ROUNDS) console.log(`(check) ${await openedOnNginx(promPort, port)}`);
+        if (bpfcol) {
+          await bpfcol.stop();
+          bpfcol = undefined;
+        }
+      }
+    }
+  } finally {
+    await bpfcol?.stop();
+    nginx.kill('SIGTERM');
+    await new Promise((r) => nginx.once('exit', r));
+    dir.cleanup();
+  }
+  for (const load of ['keepalive', 'close'] as const) {
+    const u = median(results[load].untraced);
+    const t = median(results[load].traced);
+    console.log(`median ${load}: untraced ${u.toFixed(0)} req/s, traced ${t.toFixed(0)} req/s (${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections)`);
+  }
+  const ratio = (load: 'keepalive' | 'close') => (median(results[load].traced) / median(results[load].untraced)).toFixed(2);
+  console.log(`tcp_drop nginx throughput: ${ratio('keepalive')} of untraced`);
+  console.log(`tcp_drop nginx new-connection throughput: ${ratio('close')} of untraced`);
+}
+
+await main();
