@@ -7,6 +7,7 @@ import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
 import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
+import { resourcesFactory } from './receivers/resources/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
@@ -16,6 +17,7 @@ export const factories: Factories = {
   receivers: [
     otlpReceiverFactory,
     tcpDropFactory,
+    resourcesFactory,
   ],
   processors: [
     batchFactory,
