@@ -30,12 +30,15 @@ export function keyValues(list: readonly KeyValue[] | undefined): P.KeyValue[] {
   return (list ?? []).map((kv) => ({ key: kv.key, value: anyValue(kv.value) }));
 }
 
-/** Copies the listed keys of `from` into `to` when they hold something other than a proto3 default. */
+/**
+ * Copies the given values into `to`, leaving out proto3 defaults (undefined, '', 0, 0n, false,
+ * empty arrays). A plain loop over the keys: this runs for every span, point and record.
+ */
 function setIf<T extends object>(to: T, values: Partial<T>): T {
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined || value === '' || value === 0 || value === 0n || value === false) continue;
-    if (Array.isArray(value) && value.length === 0) continue;
-    (to as Record<string, unknown>)[key] = value;
+  for (const key in values) {
+    const value = values[key];
+    if (value === undefined || value === '' || value === 0 || value === false || (Array.isArray(value) && value.length === 0)) continue;
+    to[key] = value as T[typeof key];
   }
   return to;
 }
