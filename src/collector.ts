@@ -79,8 +79,29 @@ export class Collector {
     return { telemetry, exporter };
   }
 
+  /** What the kernel lacks for the configured components, as `receivers.id: ...` lines. */
+  kernelProblems(): string[] {
+    const problems: string[] = [];
+    const sections = [
+      ['receivers', this.config.receivers],
+      ['processors', this.config.processors],
+      ['exporters', this.config.exporters],
+      ['connectors', this.config.connectors],
+    ] as const;
+    for (const [section, components] of sections) {
+      for (const [id, c] of components) {
+        for (const missing of c.factory.missingKernelFeatures?.(c.config) ?? []) problems.push(`${section}.${id}: ${missing}`);
+      }
+    }
+    return problems;
+  }
+
   /** Starts everything; rejects (having stopped what started) when a component cannot start. */
   async start(): Promise<void> {
+    const problems = this.kernelProblems();
+    if (problems.length > 0) {
+      throw new Error(`this kernel cannot run the configured receivers (nothing was attached; see bpfcol probe):\n  ${problems.join('\n  ')}`);
+    }
     const { telemetry, exporter } = this.selfTelemetry();
     const configDir = configDirOf(this.options.configPaths);
     const graph = buildGraph(this.config, { logger: this.logger, telemetry, configDir });

@@ -23,6 +23,8 @@ export const tcpDropFactory: ReceiverFactory<TcpDropConfig> = {
   type: 'tcp_drop',
   description: 'TCP drops with the kernel drop reason, retransmits, resets and connection stats per endpoint pair and process (eBPF tracepoints).',
   configSchema: tcpDropConfigSchema,
+  missingKernelFeatures: (config) => missingKernelFeatures(config),
+  kernelTracepoints: () => tcpDropTracepoints,
   create: {
     metrics: (settings: CreateSettings, config: TcpDropConfig, next: Consumer<'metrics'>): Receiver => {
       const { component, handle } = instance(settings, config);

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.ts';
 import { VERSION } from '../version.ts';
 import { listComponents } from './components.ts';
 import { printConfig } from './print-config.ts';
+import { probe } from './probe.ts';
 import { serve } from './serve.ts';
 import { validate } from './validate.ts';
 
@@ -15,7 +16,8 @@ Commands:
   validate       check the config and exit: 0 when valid, 1 with every problem listed
   components     list every receiver, processor, exporter and extension with its signals
   print-config   print the config as bpfcol reads it (env expanded, secrets masked)
-  probe          report what this kernel offers each eBPF receiver
+  probe          report what this kernel offers and whether each eBPF receiver can run
+                 (exit 1 when one cannot)
 
 Options:
   --config FILE  a YAML config file (repeatable)
@@ -73,6 +75,8 @@ export async function runCli(argv: string[], factories: Factories): Promise<numb
         return 0;
       case 'print-config':
         return await printConfig(configPaths, factories, out);
+      case 'probe':
+        return await probe(configPaths, factories, out);
       default: {
         const extra = extraCommands.get(command);
         if (extra) return await extra({ configPaths, factories, out });

@@ -76,8 +76,16 @@ interface FactoryBase<C> {
   description: string;
   /** The config schema; `schema.parse({})` gives the documented defaults. */
   configSchema: z.ZodType<C>;
-  /** Checks that need more than the schema (kernel features, files); returns problems. */
+  /** Checks that need more than the schema (files, combinations of keys); returns problems. */
   validate?: (config: C) => string[];
+  /**
+   * For components that need kernel features (eBPF receivers): what this kernel lacks to run
+   * with `config`, one sentence each; empty when it can run. bpfcol refuses to start, before
+   * attaching anything, when a configured component lacks something, and `bpfcol probe` prints it.
+   */
+  missingKernelFeatures?: (config: C) => string[];
+  /** The tracepoints such a component may attach with `config`, listed by `bpfcol probe`. */
+  kernelTracepoints?: (config: C) => string[];
 }
 
 export interface ReceiverFactory<C = any> extends FactoryBase<C> {
