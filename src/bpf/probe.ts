@@ -139,7 +139,7 @@ export function probeKernel(options: ProbeOptions = {}): ProbeReport {
 
 /** Human-readable report, one line per feature. */
 export function formatProbeReport(report: ProbeReport): string {
-  const line = (label: string, c: Check) => `${c.ok ? 'ok     ' : 'MISSING'}  ${label.padEnd(28)} ${c.detail}`;
+  const line = (label: string, c: Check) => `${c.ok ? 'ok     ' : 'MISSING'}  ${label.padEnd(36)} ${c.detail}`;
   const lines = [
     `kernel ${report.kernel}, libbpf ${report.libbpf}`,
     line('privileges', report.privileges),
