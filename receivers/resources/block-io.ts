@@ -46,10 +46,17 @@ export interface BlockIoRecord {
   value: BlockioValue;
 }
 
+export interface BlockIoInterval {
+  /** When the interval began: the previous read, or when the programs were attached. */
+  startUnixNano: bigint;
+  records: BlockIoRecord[];
+}
+
 export class BlockIoKernel {
   readonly object: BpfObject;
   #side = 0;
-  #collecting: Promise<BlockIoRecord[]> | undefined;
+  #intervalStart = nowUnixNano();
+  #collecting: Promise<BlockIoInterval> | undefined;
 
   private constructor(object: BpfObject) {
     this.object = object;
@@ -73,7 +80,7 @@ export class BlockIoKernel {
   }
 
   /** What the programs counted since the last call (read and reset). Calls never overlap. */
-  collect(): Promise<BlockIoRecord[]> {
+  collect(): Promise<BlockIoInterval> {
     const run = (this.#collecting ?? Promise.resolve()).then(
       () => this.#collect(),
       () => this.#collect(),
@@ -82,17 +89,20 @@ export class BlockIoKernel {
     return run;
   }
 
-  async #collect(): Promise<BlockIoRecord[]> {
+  async #collect(): Promise<BlockIoInterval> {
     const old = this.#side;
     this.#side = old ^ 1;
     const value = Buffer.alloc(4);
     value.writeUInt32LE(this.#side);
     this.object.map('control').update(Buffer.alloc(4), value);
+    const startUnixNano = this.#intervalStart;
+    this.#intervalStart = nowUnixNano();
     await sleep(GRACE_MS);
-    return this.object
+    const records = this.object
       .map(old === 0 ? 'stats_a' : 'stats_b')
       .lookupAndDeleteAll()
       .map((e) => ({ key: BlockioKey.decode(e.key), value: BlockioValue.decode(e.value) }));
+    return { startUnixNano, records };
   }
 
   /** Requests the programs could not follow since load (monotonic). */
@@ -175,9 +185,9 @@ export class BlockIoSeries {
   }
 
   /** Adds one interval's kernel records. */
-  add(records: BlockIoRecord[], deviceName: (majorMinor: string) => string): void {
-    const now = nowUnixNano();
-    for (const { key, value } of records) {
+  add(interval: BlockIoInterval, deviceName: (majorMinor: string) => string): void {
+    const now = interval.startUnixNano;
+    for (const { key, value } of interval.records) {
       const name = this.#name(key.hierarchy, key.cgroup_id);
       const cgroup = name.id !== undefined ? `id:${name.id}` : name.path !== undefined ? `path:${name.path}` : `${key.hierarchy}:${key.cgroup_id}`;
       const device = deviceName(`${key.dev >>> 20}:${key.dev & 0xfffff}`);
