@@ -7,9 +7,11 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { requireKernel, waitFor } from './testdata/support.ts';
 
 const CHILD = fileURLToPath(new URL('./testdata/lifecycle-child.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./testdata/lifecycle-worker.ts', import.meta.url));
 
 interface Held {
   pid: number;
@@ -41,12 +43,12 @@ function kernelState(): KernelState {
 }
 
 /** What of `held` the kernel still has. */
-function leftovers(held: Held, s = kernelState()): string[] {
+function leftovers(held: Held, s = kernelState(), pidGone = true): string[] {
   return [
     ...held.programs.filter((id) => s.programs.has(id)).map((id) => `program ${id}`),
     ...held.links.filter((id) => s.links.has(id)).map((id) => `link ${id}`),
     ...held.maps.filter((id) => s.maps.has(id)).map((id) => `map ${id}`),
-    ...s.perf.filter((p) => p.pid === held.pid).map((p) => `perf attachment of pid ${p.pid} (prog ${p.prog_id})`),
+    ...s.perf.filter((p) => (pidGone ? p.pid === held.pid : held.programs.includes(p.prog_id))).map((p) => `perf attachment of pid ${p.pid} (prog ${p.prog_id})`),
   ];
 }
 
@@ -66,21 +68,22 @@ async function startChild(mode: string): Promise<{ child: ChildProcessWithoutNul
 }
 
 /** Everything the child reported is attached and loaded, as bpftool sees it. */
-function assertAttached(held: Held): void {
+function assertAttached(held: Held, checkPerfShow = true): void {
   const s = kernelState();
   assert.equal(held.programs.length, 2, 'a tracepoint program and a perf_event program');
   assert.ok(held.links.length >= 2, 'a tracepoint link and one perf event link per CPU');
   for (const id of held.programs) assert.ok(s.programs.has(id), `program ${id} is loaded`);
   for (const id of held.links) assert.ok(s.links.has(id), `link ${id} is attached`);
   for (const id of held.maps) assert.ok(s.maps.has(id), `map ${id} exists`);
+  if (!checkPerfShow) return;
   const tp = s.perf.find((p) => p.pid === held.pid && p.tracepoint === 'sys_enter_getppid');
   assert.ok(tp && held.programs.includes(tp.prog_id), 'bpftool perf show lists the tracepoint attachment of the child');
 }
 
-async function assertAllGone(held: Held, what: string): Promise<void> {
+async function assertAllGone(held: Held, what: string, pidGone = true): Promise<void> {
   // The kernel frees programs and maps shortly after the last fd closes (deferred work).
-  const left = await waitFor(() => leftovers(held).length === 0, 10_000, 50);
-  assert.ok(left, `after ${what}, still in the kernel: ${leftovers(held).join(', ')}`);
+  const left = await waitFor(() => leftovers(held, kernelState(), pidGone).length === 0, 10_000, 50);
+  assert.ok(left, `after ${what}, still in the kernel: ${leftovers(held, kernelState(), pidGone).join(', ')}`);
   console.log(`${what}: programs ${held.programs.join(',')}, links ${held.links.join(',')}, maps ${held.maps.join(',')} all gone`);
 }
 
@@ -127,5 +130,19 @@ test('close() detaches and frees everything while the process lives on', async (
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit').catch(() => {});
+  }
+});
+
+test('the environment teardown of a worker thread detaches what it left attached', async () => {
+  const worker = new Worker(WORKER);
+  try {
+    const [held] = (await once(worker, 'message')) as [Held];
+    assertAttached(held, false);
+    assert.ok(held.links.length >= 2);
+    await worker.terminate();
+    // This process lives on: only the addon's cleanup hook can have detached the worker's programs.
+    await assertAllGone(held, 'worker teardown', false);
+  } finally {
+    await worker.terminate();
   }
 });

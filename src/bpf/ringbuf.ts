@@ -81,6 +81,7 @@ export class RingBuffer {
   readonly #object: BpfObject;
   readonly #lostMap: string;
   #stopped = false;
+  #lastLost = 0n;
 
   /**
    * Starts consuming the ring `mapName` of a loaded object. onBatch runs on the event loop once per
@@ -118,7 +119,9 @@ export class RingBuffer {
 
   /** Records the kernel could not write because the ring was full (sum over CPUs of `<name>_lost`). */
   lost(): bigint {
-    return readCounter(this.#object.map(this.#lostMap));
+    if (this.#object.closed) return this.#lastLost; // the count as of stop()
+    this.#lastLost = readCounter(this.#object.map(this.#lostMap));
+    return this.#lastLost;
   }
 
   stats(): RingBufferStats {
@@ -128,15 +131,19 @@ export class RingBuffer {
       batches: s.batches,
       wakeups: s.wakeups,
       timerDrains: s.timerDrains,
-      lost: this.#object.closed ? 0n : this.lost(),
+      lost: this.lost(),
     };
   }
 
   /** Drains what is in flight, then stops polling. Idempotent; BpfObject.close() stops it too. */
   stop(): void {
     if (this.#stopped) return;
-    this.drain();
-    this.#stopped = true;
-    this.#native.stop();
+    try {
+      this.drain(); // a throwing handler still lets the ring stop
+    } finally {
+      if (!this.#object.closed) this.lost();
+      this.#stopped = true;
+      this.#native.stop();
+    }
   }
 }
