@@ -61,19 +61,63 @@ export interface CgroupStats {
 /** v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on x86-64): anything this big is no limit. */
 const V1_UNLIMITED = 2 ** 62;
 
-export function readCgroupStats(dirs: CgroupDirs): CgroupStats {
+type Source = 'v2' | 'v1' | 'none';
+
+/**
+ * Which hierarchy answered for each kind of number last time, so the next reads go straight there:
+ * on a hybrid host most v2 files do not exist, and a failed open costs more than a read. Kinds that
+ * had no answer are tried again after RECHECK_AFTER collections (a controller may be enabled later);
+ * a planned read that fails makes the next one try both again.
+ */
+export interface StatsPlan {
+  cpu?: Source;
+  throttling?: Source;
+  memory?: Source;
+  io?: Source;
+  pids?: Source;
+  reads: number;
+}
+
+const RECHECK_AFTER = 30;
+
+export function newStatsPlan(): StatsPlan {
+  return { reads: 0 };
+}
+
+export function readCgroupStats(dirs: CgroupDirs, plan: StatsPlan = newStatsPlan()): CgroupStats {
   const out: CgroupStats = {};
-  const v2cpu = dirs.unified ? readSmall(join(dirs.unified, 'cpu.stat')) : undefined;
-  const v2 = v2cpu ? parseKeyValues(v2cpu) : undefined;
-  const cpu = v2?.has('usage_usec') ? cpuFromV2(v2) : cpuFromV1(dirs.v1.get('cpuacct'));
+  if (++plan.reads % RECHECK_AFTER === 0) {
+    for (const k of ['cpu', 'throttling', 'memory', 'io', 'pids'] as const) if (plan[k] === 'none') delete plan[k];
+  }
+  // One kind: the v2 reader where the plan says v2 (or nothing is known), else the v1 one.
+  const read = <T>(kind: Exclude<keyof StatsPlan, 'reads'>, v2: () => T | undefined, v1: () => T | undefined): T | undefined => {
+    const p = plan[kind];
+    if (p === 'none') return undefined;
+    let value: T | undefined;
+    let source: Source = 'none';
+    if (p !== 'v1' && (value = v2()) !== undefined) source = 'v2';
+    else if (p !== 'v2' && (value = v1()) !== undefined) source = 'v1';
+    if (p && source === 'none') delete plan[kind]; // the planned one failed: try both next time
+    else plan[kind] = source;
+    return value;
+  };
+  let v2cpu: Map<string, number> | undefined | null = null; // read once for both cpu and throttling
+  const v2 = () => {
+    if (v2cpu === null) {
+      const text = dirs.unified ? readSmall(join(dirs.unified, 'cpu.stat')) : undefined;
+      v2cpu = text ? parseKeyValues(text) : undefined;
+    }
+    return v2cpu;
+  };
+  const cpu = read('cpu', () => (v2()?.has('usage_usec') ? cpuFromV2(v2()!) : undefined), () => cpuFromV1(dirs.v1.get('cpuacct')));
   if (cpu) out.cpu = cpu;
-  const throttling = v2?.has('nr_periods') ? throttlingFromV2(v2) : throttlingFromV1(dirs.v1.get('cpu'));
+  const throttling = read('throttling', () => (v2()?.has('nr_periods') ? throttlingFromV2(v2()!) : undefined), () => throttlingFromV1(dirs.v1.get('cpu')));
   if (throttling) out.throttling = throttling;
-  const memory = (dirs.unified && memoryFromV2(dirs.unified)) || memoryFromV1(dirs.v1.get('memory'));
+  const memory = read('memory', () => (dirs.unified ? memoryFromV2(dirs.unified) : undefined), () => memoryFromV1(dirs.v1.get('memory')));
   if (memory) out.memory = memory;
-  const io = (dirs.unified && ioFromV2(dirs.unified)) || ioFromV1(dirs.v1.get('blkio'));
+  const io = read('io', () => (dirs.unified ? ioFromV2(dirs.unified) : undefined), () => ioFromV1(dirs.v1.get('blkio')));
   if (io) out.io = io;
-  const pids = (dirs.unified && pidsFrom(dirs.unified)) || pidsFrom(dirs.v1.get('pids'));
+  const pids = read('pids', () => pidsFrom(dirs.unified), () => pidsFrom(dirs.v1.get('pids')));
   if (pids) out.pids = pids;
   return out;
 }

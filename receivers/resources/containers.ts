@@ -23,7 +23,7 @@ import {
 import { readLink, readSmall } from '../../src/host/read.ts';
 import type { KeyValue } from '../../src/pdata/common.ts';
 import { type CollectionBuilder, type ResourceBuilder, attr } from './builder.ts';
-import { type CgroupDirs, type CgroupStats, readCgroupStats } from './cgroup-stats.ts';
+import { type CgroupDirs, type CgroupStats, type StatsPlan, newStatsPlan, readCgroupStats } from './cgroup-stats.ts';
 import { type ResourcesConfig, cgroupPattern } from './config.ts';
 import type { HostInfo } from './host-info.ts';
 import { CONTAINER, POD } from './metrics.ts';
@@ -47,6 +47,8 @@ export interface CgroupTarget {
   /** Start of its cumulative counts: the cgroup directory's change time when first seen. */
   startUnixNano: bigint;
   resource: KeyValue[];
+  /** Where its numbers were found last time. */
+  plan: StatsPlan;
   lastCpu?: { seconds: number; timeUnixNano: bigint };
 }
 
@@ -168,7 +170,7 @@ export class CgroupCollector {
     if (pod) resource.push(attr.str('k8s.pod.uid', pod.uid));
     if (id !== undefined) resource.push(attr.int('container.cgroup.id', id));
     resource.push(attr.str('container.cgroup.path', path));
-    const t: CgroupTarget = { path, kind, dirs, primaryDir, inode: st.ino, startUnixNano: st.ctimeNs, resource };
+    const t: CgroupTarget = { path, kind, dirs, primaryDir, inode: st.ino, startUnixNano: st.ctimeNs, resource, plan: newStatsPlan() };
     if (container) t.container = container;
     if (pod) t.pod = pod;
     if (id !== undefined) t.id = id;
@@ -190,7 +192,7 @@ export class CgroupCollector {
     for (const target of targets) {
       const r = out.resource(target.resource);
       builders.set(target.path, r);
-      const stats = readCgroupStats(target.dirs);
+      const stats = readCgroupStats(target.dirs, target.plan);
       if (target.kind === 'pod') this.#podMetrics(r, target, stats, t);
       else this.#containerMetrics(r, target, stats, t);
     }

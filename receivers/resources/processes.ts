@@ -1,6 +1,7 @@
 // Per-process metrics from /proc/PID: CPU time, memory, file descriptors, threads and storage
 // bytes, one resource per process (process.pid, process.executable.name, and the cgroup and
 // container it runs in, so k8s_metadata can name its pod).
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   CgroupIdIndex,
@@ -36,6 +37,20 @@ export function executableName(procRoot: string, pid: number): string | undefine
   const target = readLink(`${procRoot}/${pid}/exe`);
   if (!target) return undefined;
   return basename(target.endsWith(' (deleted)') ? target.slice(0, -10) : target);
+}
+
+/**
+ * Open file descriptors: since Linux 6.2 the size of /proc/PID/fd is their number (one stat instead
+ * of reading the directory); 0 there means an older kernel or no fd, and the directory is read.
+ */
+function fdCount(dir: string): number | undefined {
+  try {
+    const size = statSync(`${dir}/fd`).size;
+    if (size > 0) return size;
+  } catch {
+    return undefined; // gone, or not ours to look at
+  }
+  return listDir(`${dir}/fd`).length;
 }
 
 export class ProcessCollector {
@@ -104,8 +119,8 @@ export class ProcessCollector {
       r.add(PROCESS.memoryUsage, stat.rssPages * this.#host.pageSize, [], start);
       r.add(PROCESS.memoryVirtual, stat.vsizeBytes, [], start);
       r.add(PROCESS.threads, stat.numThreads, [], start);
-      const fds = listDir(`${dir}/fd`);
-      if (fds.length) r.add(PROCESS.fileDescriptors, fds.length, [], start);
+      const fds = fdCount(dir);
+      if (fds !== undefined) r.add(PROCESS.fileDescriptors, fds, [], start);
       const io = readSmall(`${dir}/io`); // needs ptrace access to the process: root has it, others may not
       if (io) {
         const v = parseKeyValues(io);
