@@ -12,6 +12,8 @@ import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
 import { fileStorageFactory } from './extensions/file_storage/factory.ts';
+import { jaegerFactory } from './exporters/jaeger/factory.ts';
+import { prometheusRemoteWriteFactory } from './exporters/prometheusremotewrite/factory.ts';
 
 export const factories: Factories = {
   receivers: [
@@ -29,6 +31,8 @@ export const factories: Factories = {
     otlpExporterFactory,
     otlpHttpFactory,
     fileFactory,
+    jaegerFactory,
+    prometheusRemoteWriteFactory,
   ],
   extensions: [
     fileStorageFactory,

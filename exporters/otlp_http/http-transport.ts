@@ -21,14 +21,15 @@ const gzipAsync = promisify(gzip);
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const CONTENT_TYPE = { proto: 'application/x-protobuf', json: 'application/json' } as const;
 
-interface Response {
+export interface Response {
   status: number;
   statusText: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
 
-async function agentFor(url: URL, config: OtlpHttpConfig, configDir: string): Promise<http.Agent> {
+/** A keep-alive agent for the URL's scheme, with the TLS settings for https (also used by the jaeger exporter's thrift_http). */
+export async function agentFor(url: URL, config: Pick<OtlpHttpConfig, 'tls'>, configDir: string): Promise<http.Agent> {
   if (url.protocol === 'http:') return new http.Agent({ keepAlive: true });
   const read = (file: string | undefined) => (file === undefined ? undefined : readFile(resolve(configDir, file)));
   const [ca, cert, key] = await Promise.all([read(config.tls.ca_file), read(config.tls.cert_file), read(config.tls.key_file)]);
@@ -42,7 +43,8 @@ async function agentFor(url: URL, config: OtlpHttpConfig, configDir: string): Pr
   });
 }
 
-function post(url: URL, agent: http.Agent, headers: Record<string, string>, body: Buffer, timeoutMs: number, cancel?: AbortSignal): Promise<Response> {
+/** POSTs `body`; resolves with the status, headers and the start of the response body. */
+export function post(url: URL, agent: http.Agent, headers: Record<string, string>, body: Buffer, timeoutMs: number, cancel?: AbortSignal): Promise<Response> {
   return new Promise((resolvePost, reject) => {
     const request = (url.protocol === 'https:' ? https.request : http.request)(url, {
       method: 'POST',

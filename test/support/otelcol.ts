@@ -1,6 +1,7 @@
 // A real OpenTelemetry Collector for tests: built once by test/peers/otelcol.sh, started with an
-// otlp receiver (gRPC and HTTP on free loopback ports) feeding one file exporter per signal that
-// writes OTLP/JSON lines, which the test reads back.
+// otlp receiver (gRPC and HTTP on free loopback ports; optionally the jaeger receiver's
+// thrift_http) feeding one file exporter per signal that writes OTLP/JSON lines, which the test
+// reads back. pause()/resume() stop and restart it on the same ports, as a backend that restarts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +25,16 @@ export function otelcolBinary(): Promise<string> {
   return binary;
 }
 
+export interface OtelcolOptions {
+  /** Also run the jaeger receiver's thrift_http protocol into the traces pipeline (see jaegerThriftUrl). */
+  jaeger?: boolean;
+}
+
 export interface OtelcolPeer {
   /** The OTLP/gRPC receiver, `127.0.0.1:port`. */
   grpcEndpoint: string;
+  /** With `jaeger: true`: the jaeger receiver's thrift_http URL, `http://127.0.0.1:port/api/traces`. */
+  jaegerThriftUrl?: string;
   /** The OTLP/HTTP receiver's base URL, `http://127.0.0.1:port`. */
   httpUrl: string;
   /** The raw JSON lines the file exporter wrote for a signal so far. */
@@ -37,24 +45,38 @@ export interface OtelcolPeer {
   waitForItems<S extends OtlpSignal>(signal: S, count: number, timeoutMs?: number): Promise<SignalData[S][]>;
   /** What the Collector printed (its own logs), for failure messages. */
   output(): string;
+  /** Stops the Collector (SIGTERM) but keeps its files and ports, as a backend that went away. */
+  pause(): Promise<void>;
+  /** Starts it again after pause(), on the same ports, appending to the same files. */
+  resume(): Promise<void>;
   /** Stops the Collector and removes its files. Safe twice. */
   stop(): Promise<void>;
 }
 
-export async function startOtelcol(): Promise<OtelcolPeer> {
+export async function startOtelcol(options: OtelcolOptions = {}): Promise<OtelcolPeer> {
   const bin = await otelcolBinary();
   const dir = mkdtempSync(join(tmpdir(), 'bpfcol-otelcol-'));
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  const jaegerPort = options.jaeger ? await freePort() : undefined;
   const file = (signal: OtlpSignal) => join(dir, `${signal}.jsonl`);
-  const exporters = OTLP_SIGNALS.map((s) => `  file/${s}:\n    path: ${file(s)}\n    flush_interval: 50ms`).join('\n');
-  const pipelines = OTLP_SIGNALS.map((s) => `    ${s}:\n      receivers: [otlp]\n      exporters: [file/${s}]`).join('\n');
+  // append: a resumed Collector adds to what it wrote before pause().
+  const exporters = OTLP_SIGNALS.map((s) => `  file/${s}:\n    path: ${file(s)}\n    append: true\n    flush_interval: 50ms`).join('\n');
+  const receiversOf = (s: OtlpSignal) => (s === 'traces' && jaegerPort ? '[otlp, jaeger]' : '[otlp]');
+  const pipelines = OTLP_SIGNALS.map((s) => `    ${s}:\n      receivers: ${receiversOf(s)}\n      exporters: [file/${s}]`).join('\n');
+  const jaegerReceiver = jaegerPort
+    ? `
+  jaeger:
+    protocols:
+      thrift_http:
+        endpoint: 127.0.0.1:${jaegerPort}`
+    : '';
   const config = `receivers:
   otlp:
     protocols:
       grpc:
         endpoint: 127.0.0.1:${grpcPort}
       http:
-        endpoint: 127.0.0.1:${httpPort}
+        endpoint: 127.0.0.1:${httpPort}${jaegerReceiver}
 exporters:
 ${exporters}
 service:
@@ -69,31 +91,40 @@ ${pipelines}
   writeFileSync(join(dir, 'config.yaml'), config);
 
   let output = '';
-  const child: ChildProcess = spawn(bin, ['--config', join(dir, 'config.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
+  let child!: ChildProcess;
+  let exited!: Promise<number | null>;
+  const spawnCollector = async () => {
+    child = spawn(bin, ['--config', join(dir, 'config.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const ports = [grpcPort, httpPort, ...(jaegerPort ? [jaegerPort] : [])];
+    await Promise.race([
+      Promise.all(ports.map((p) => waitForPort(p))),
+      exited.then((code) => {
+        throw new Error(`the Collector exited with ${code} before listening:\n${output}`);
+      }),
+    ]);
+  };
+  const terminate = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     }
+  };
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await terminate();
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    await Promise.race([
-      Promise.all([waitForPort(grpcPort), waitForPort(httpPort)]),
-      exited.then((code) => {
-        throw new Error(`the Collector exited with ${code} before listening:\n${output}`);
-      }),
-    ]);
+    await spawnCollector();
   } catch (error) {
     await stop();
     throw error;
@@ -105,6 +136,7 @@ ${pipelines}
   return {
     grpcEndpoint: `127.0.0.1:${grpcPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    ...(jaegerPort ? { jaegerThriftUrl: `http://127.0.0.1:${jaegerPort}/api/traces` } : {}),
     lines,
     read,
     async waitForItems(signal, count, timeoutMs = 20_000) {
@@ -118,6 +150,8 @@ ${pipelines}
       }
     },
     output: () => output,
+    pause: terminate,
+    resume: spawnCollector,
     stop,
   };
 }

@@ -17,6 +17,8 @@ export interface PrometheusOptions {
   honorLabels?: boolean;
   /** Default `bpfcol`. */
   jobName?: string;
+  /** Start with --web.enable-remote-write-receiver (see remoteWriteUrl). */
+  remoteWriteReceiver?: boolean;
 }
 
 export interface Sample {
@@ -27,6 +29,8 @@ export interface Sample {
 export interface PrometheusPeer {
   /** http://127.0.0.1:<port> */
   url: string;
+  /** http://127.0.0.1:<port>/api/v1/write (remote write is accepted only with remoteWriteReceiver). */
+  remoteWriteUrl: string;
   /** An instant query; rejects when Prometheus answers with an error. */
   query(promql: string): Promise<Sample[]>;
   /** Polls `query` until it returns samples (that satisfy `accept`), or rejects after timeoutMs. */
@@ -96,6 +100,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...(options.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
     ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -152,5 +157,5 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     }
   };
 
-  return { url, query, waitForSeries, logs: () => output, stop };
+  return { url, remoteWriteUrl: `${url}/api/v1/write`, query, waitForSeries, logs: () => output, stop };
 }
