@@ -71,6 +71,12 @@ export class TestCgroup {
     }
   }
 
+  /** The highest CPU weight, so the cgroup gets its quota even on a machine busy with other work. */
+  favourCpu(): void {
+    if (this.v2Has('cpu')) writeFileSync(join(this.unified!, 'cpu.weight'), '10000');
+    else writeFileSync(join(this.dir('cpu'), 'cpu.shares'), '262144');
+  }
+
   limitMemory(bytes: number): void {
     if (this.v2Has('memory')) writeFileSync(join(this.unified!, 'memory.max'), String(bytes));
     else writeFileSync(join(this.dir('memory'), 'memory.limit_in_bytes'), String(bytes));
