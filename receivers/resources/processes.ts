@@ -2,14 +2,8 @@
 // bytes, one resource per process (process.pid, process.executable.name, and the cgroup and
 // container it runs in, so k8s_metadata can name its pod).
 import { statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import {
-  CgroupIdIndex,
-  containerFromCgroupPath,
-  parseProcCgroup,
-  podFromCgroupPath,
-  primaryCgroupPath,
-} from '../../src/host/cgroups.ts';
+import { basename } from 'node:path';
+import { CgroupIdIndex, describeProcessCgroup } from '../../src/host/cgroups.ts';
 import { listDir, parseKeyValues, readLink, readSmall } from '../../src/host/read.ts';
 import type { KeyValue } from '../../src/pdata/common.ts';
 import { type CollectionBuilder, attr } from './builder.ts';
@@ -135,18 +129,12 @@ export class ProcessCollector {
     // process.executable.name is the base name of /proc/PID/exe; kernel threads have none: their comm.
     const name = executableName(this.#host.procRoot, pid) ?? comm;
     const resource = [attr.int('process.pid', pid), attr.int('process.parent_pid', ppid), attr.str('process.executable.name', name)];
-    const text = readSmall(join(this.#host.procRoot, String(pid), 'cgroup'));
-    if (!text) return resource;
-    const cgroups = parseProcCgroup(text);
-    const path = primaryCgroupPath(cgroups);
-    if (path === undefined) return resource;
-    const container = containerFromCgroupPath(path);
-    if (container) resource.push(attr.str('container.id', container.id));
-    const pod = podFromCgroupPath(path);
-    if (pod) resource.push(attr.str('k8s.pod.uid', pod.uid));
-    const id = cgroups.unified !== undefined ? this.#ids?.idOf(cgroups.unified) : undefined;
-    if (id !== undefined) resource.push(attr.int('container.cgroup.id', id));
-    resource.push(attr.str('container.cgroup.path', path));
+    const cg = describeProcessCgroup(pid, this.#ids, this.#host.procRoot);
+    if (!cg) return resource;
+    if (cg.container) resource.push(attr.str('container.id', cg.container.id));
+    if (cg.pod) resource.push(attr.str('k8s.pod.uid', cg.pod.uid));
+    if (cg.id !== undefined) resource.push(attr.int('container.cgroup.id', cg.id));
+    resource.push(attr.str('container.cgroup.path', cg.path));
     return resource;
   }
 }

@@ -9,6 +9,7 @@ import {
   cgroupIdOf,
   cgroupMode,
   containerFromCgroupPath,
+  describeProcessCgroup,
   findCgroupHierarchies,
   parseMountinfo,
   parseProcCgroup,
@@ -108,6 +109,15 @@ describe('/proc/PID/cgroup', () => {
     assert.equal(primaryCgroupPath(parseProcCgroup(`0::/kubepods.slice/x.scope\n`)), '/kubepods.slice/x.scope');
     assert.equal(primaryCgroupPath(parseProcCgroup(`4:memory:/docker/${ID}\n0::/\n`)), `/docker/${ID}`);
     assert.equal(primaryCgroupPath(parseProcCgroup(`0::/\n`)), '/');
+  });
+
+  it('describes a live process: path, v2 id, no container for a test runner', () => {
+    const h = findCgroupHierarchies();
+    const index = h.unified ? new CgroupIdIndex(h.unified) : undefined;
+    const info = describeProcessCgroup(process.pid, index)!;
+    assert.equal(info.path, primaryCgroupPath(readProcessCgroups(process.pid)!));
+    if (index) assert.equal(info.id, index.idOf(readProcessCgroups(process.pid)!.unified!));
+    assert.equal(describeProcessCgroup(2 ** 22 + 1, index), undefined);
   });
 
   it('reads a live process, and nothing for a process that is gone', () => {

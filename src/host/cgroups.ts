@@ -225,6 +225,36 @@ export function podFromCgroupPath(path: string): PodRef | undefined {
   return undefined;
 }
 
+// ---- a process, described ---------------------------------------------------------------------
+
+export interface ProcessCgroupInfo {
+  /** primaryCgroupPath of the process. */
+  path: string;
+  /** Its v2 cgroup id (what eBPF programs see for it), when a v2 hierarchy is mounted. */
+  id?: bigint;
+  container?: ContainerRef;
+  pod?: PodRef;
+}
+
+/**
+ * Everything the cgroups say about a process: its cgroup path and v2 id, its container and pod.
+ * `ids` resolves v2 paths (and remembers them for id -> path lookups). Undefined when it is gone.
+ */
+export function describeProcessCgroup(pid: number, ids: CgroupIdIndex | undefined, procRoot = '/proc'): ProcessCgroupInfo | undefined {
+  const cgroups = readProcessCgroups(pid, procRoot);
+  if (!cgroups) return undefined;
+  const path = primaryCgroupPath(cgroups);
+  if (path === undefined) return undefined;
+  const info: ProcessCgroupInfo = { path };
+  const id = cgroups.unified !== undefined ? ids?.idOf(cgroups.unified) : undefined;
+  if (id !== undefined) info.id = id;
+  const container = containerFromCgroupPath(path);
+  if (container) info.container = container;
+  const pod = podFromCgroupPath(path);
+  if (pod) info.pod = pod;
+  return info;
+}
+
 // ---- ids --------------------------------------------------------------------------------------
 
 /** The id of a cgroup directory (its inode number), or undefined when it does not exist. */
