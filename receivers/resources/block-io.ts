@@ -11,6 +11,7 @@ import { defineStruct } from '../../src/bpf/layout.ts';
 import { readCounter } from '../../src/bpf/map.ts';
 import { checkRequirements } from '../../src/bpf/probe.ts';
 import { type CgroupHierarchies, CgroupIdIndex, cgroupDir, cgroupIdOf, containerFromCgroupPath, podFromCgroupPath } from '../../src/host/cgroups.ts';
+import { existsSync } from 'node:fs';
 import { readSmall } from '../../src/host/read.ts';
 import { nowUnixNano } from '../../src/pdata/common.ts';
 import type { KeyValue } from '../../src/pdata/common.ts';
@@ -119,6 +120,8 @@ interface CgroupName {
   /** v2 id (absent on legacy hosts, or for a v1 cgroup with no v2 directory). */
   id?: bigint;
   path?: string;
+  /** Without a v2 id: the v1 directory whose existence says the cgroup lives. */
+  dir?: string;
 }
 
 interface Series {
@@ -147,6 +150,8 @@ export class BlockIoSeries {
   readonly #v1Indexes = new Map<number, CgroupIdIndex | undefined>();
   /** New series not kept because max_series were live. */
   dropped = 0;
+  /** Records of cgroups gone before their (v1) id could be turned into a path. */
+  unresolved = 0;
 
   constructor(hierarchies: CgroupHierarchies, maxSeries: number) {
     this.#hierarchies = hierarchies;
@@ -161,12 +166,14 @@ export class BlockIoSeries {
     if (!name) {
       if (hierarchy === 0) name = { id };
       else {
-        const path = this.#v1Index(hierarchy)?.pathOf(id);
+        const index = this.#v1Index(hierarchy);
+        const path = index?.pathOf(id);
         const unified = this.#hierarchies.unified;
         const v2 = path !== undefined && unified ? cgroupIdOf(cgroupDir(unified, path)) : undefined;
         name = {};
         if (v2 !== undefined) name.id = v2;
         if (path !== undefined) name.path = path;
+        if (v2 === undefined && path !== undefined) name.dir = cgroupDir(index!.mountPoint, path);
       }
       this.#names.set(key, name);
     }
@@ -189,6 +196,10 @@ export class BlockIoSeries {
     const now = interval.startUnixNano;
     for (const { key, value } of interval.records) {
       const name = this.#name(key.hierarchy, key.cgroup_id);
+      if (name.id === undefined && name.path === undefined) {
+        this.unresolved++; // a cgroup removed before its id could be resolved
+        continue;
+      }
       const cgroup = name.id !== undefined ? `id:${name.id}` : name.path !== undefined ? `path:${name.path}` : `${key.hierarchy}:${key.cgroup_id}`;
       const device = deviceName(`${key.dev >>> 20}:${key.dev & 0xfffff}`);
       const seriesKey = `${cgroup}|${device}|${key.op}`;
@@ -212,6 +223,11 @@ export class BlockIoSeries {
     return this.#series.size;
   }
 
+  /** Forgets the kernel ids that named a removed cgroup. */
+  #forget(name: CgroupName): void {
+    for (const [key, n] of this.#names) if (n === name) this.#names.delete(key);
+  }
+
   /**
    * Adds every series to the collection: to the resource of its cgroup when the cgroup collector
    * reports it, else to a resource of its own naming the cgroup. Series of cgroups gone are forgotten.
@@ -224,15 +240,17 @@ export class BlockIoSeries {
       list.push(s);
     }
     for (const list of byCgroup.values()) {
-      const { id, path } = list[0]!.name;
-      let builder = id !== undefined ? lookup(id) : undefined;
+      const name = list[0]!.name;
+      let builder = name.id !== undefined ? lookup(name.id) : undefined;
       if (!builder) {
-        const resolved = path ?? (id !== undefined ? this.#v2?.pathOf(id) : undefined);
-        if (id !== undefined && resolved === undefined) {
-          for (const s of list) this.#series.delete(`${s.cgroup}|${s.device}|${s.op}`); // the cgroup is gone
+        // Not reported by the cgroup collector: its own resource, while the cgroup lives.
+        const path = name.id !== undefined ? this.#v2?.pathOf(name.id) : name.dir && existsSync(name.dir) ? name.path : undefined;
+        if (path === undefined) {
+          for (const s of list) this.#series.delete(`${s.cgroup}|${s.device}|${s.op}`);
+          this.#forget(name);
           continue;
         }
-        builder = out.resource(cgroupResource(id, resolved));
+        builder = out.resource(cgroupResource(name.id, path));
       }
       for (const s of list) {
         const a = [attr.str('disk.io.direction', s.op === 0 ? 'read' : 'write'), attr.str('system.device', s.device)];

@@ -51,7 +51,7 @@ export class ResourcesReceiver implements Component {
     this.#processesSkipped = t.counter('receiver_resources_processes_skipped', 'Processes not reported because processes.max_processes were already reported', '{processes}');
     this.#failures = t.counter('receiver_resources_collection_failures', 'Collections that failed (the error is logged)', '{collections}');
     this.#duration = t.histogram('receiver_resources_collection_duration', 'Wall time of one collection', 's', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
-    this.#blockIoDropped = t.counter('receiver_resources_block_io_series_dropped', 'Block I/O points not kept because block_io.max_series series were live', '{points}');
+    this.#blockIoDropped = t.counter('receiver_resources_block_io_series_dropped', 'Block I/O records not kept (reason=max_series: block_io.max_series series were live; cgroup_gone: a v1 cgroup removed before its id was resolved)', '{points}');
     t.gauge('receiver_resources_cgroups', 'Cgroups reported by the last collection', () => this.#reportedCgroups, '{cgroups}');
     t.gauge('receiver_resources_processes', 'Processes reported by the last collection', () => this.#reportedProcesses, '{processes}');
     t.gauge(
@@ -162,8 +162,12 @@ export class ResourcesReceiver implements Component {
     series.add(await kernel.collect(), (dev) => host.deviceName(dev));
     series.emit(out, lookup);
     if (series.dropped) {
-      this.#blockIoDropped.add(series.dropped);
+      this.#blockIoDropped.add(series.dropped, { reason: 'max_series' });
       series.dropped = 0;
+    }
+    if (series.unresolved) {
+      this.#blockIoDropped.add(series.unresolved, { reason: 'cgroup_gone' });
+      series.unresolved = 0;
     }
   }
 
