@@ -37,6 +37,9 @@ const volatile __u32 pids[TCP_FILTER_MAX] = {};
 const volatile __u32 n_cgroups = 0;          /* keep events whose owner's cgroup is listed */
 const volatile __u64 cgroups[TCP_FILTER_MAX] = {};
 const volatile __u32 log_drops = 0;          /* 1: one ring-buffer record per drop */
+/* Ephemeral port range (net.ipv4.ip_local_port_range); 0..0 keeps every port. */
+const volatile __u16 ephemeral_lo = 0;
+const volatile __u16 ephemeral_hi = 0;
 const volatile __u32 log_max_per_second = 100;
 
 /* ---- maps ---------------------------------------------------------------------------------- */
@@ -255,9 +258,33 @@ static __always_inline struct tcp_flow_value *flow_entry(void *map, const struct
 	return bpf_map_lookup_elem(map, key);
 }
 
-static __always_inline void flow_add(const struct tcp_flow_key *key, __u64 count, __u64 sent,
+/*
+ * A client picks a new port for every connection: keyed by it, every connection would be an entry
+ * (and a series) of its own. So the client's port is zeroed (user space then leaves it out):
+ *  - the local port is a listener of this namespace: we are the server, the peer's port goes;
+ *  - else a local port in the ephemeral range: we are a client, ours goes;
+ *  - else a peer port in the ephemeral range: the peer is the client, its port goes.
+ * Idempotent (a zeroed key stays as it is).
+ */
+static __always_inline void fold_ephemeral(struct tcp_flow_key *key, __u32 netns)
+{
+	if (!ephemeral_hi || !key->lport || !key->rport)
+		return;
+	struct tcp_listener_key lk = { .netns = netns, .port = key->lport };
+
+	if (netns && bpf_map_lookup_elem(&listeners, &lk))
+		key->rport = 0;
+	else if (key->lport >= ephemeral_lo && key->lport <= ephemeral_hi)
+		key->lport = 0;
+	else if (key->rport >= ephemeral_lo && key->rport <= ephemeral_hi)
+		key->rport = 0;
+}
+
+/* Adds an event to the key's entry (its client port folded first; netns 0: unknown). */
+static __always_inline void flow_add(struct tcp_flow_key *key, __u32 netns, __u64 count, __u64 sent,
 				     __u64 received, __u64 retrans)
 {
+	fold_ephemeral(key, netns);
 	struct tcp_flow_value *v = active_side() ? flow_entry(&flows_b, key) : flow_entry(&flows_a, key);
 
 	if (!v) {
@@ -306,8 +333,9 @@ static __always_inline __u32 rtt_bucket(__u64 r)
 	return log < TCP_RTT_BUCKETS ? log : TCP_RTT_BUCKETS - 1;
 }
 
-static __always_inline void rtt_add(const struct tcp_flow_key *key, __u64 rtt_us)
+static __always_inline void rtt_add(struct tcp_flow_key *key, __u32 netns, __u64 rtt_us)
 {
+	fold_ephemeral(key, netns);
 	struct tcp_rtt_value *v = active_side() ? rtt_entry(&rtt_b, key) : rtt_entry(&rtt_a, key);
 
 	if (!v) {
@@ -516,9 +544,9 @@ int on_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
-	flow_add(&key, 1, 0, 0, 0);
-	if (log_drops)
+	if (log_drops) /* before flow_add folds the ports: records keep both */
 		log_drop(&key, netns, state, (__u64)ctx->location);
+	flow_add(&key, netns, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -579,10 +607,12 @@ int on_retransmit_skb(void *ctx)
 			segs = 1;
 	}
 	key.kind = TCP_EV_RETRANSMIT;
-	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	__u32 netns = sk ? sk_netns(sk) : 0;
+
+	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
-	flow_add(&key, segs, 0, 0, 0);
+	flow_add(&key, netns, segs, 0, 0, 0);
 	return 0;
 }
 
@@ -602,10 +632,12 @@ int on_retransmit_synack(void *ctx)
 	__builtin_memset(&key, 0, sizeof(key));
 	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
 	key.kind = TCP_EV_RETRANSMIT;
-	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	__u32 netns = sk ? sk_netns(sk) : 0;
+
+	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
-	flow_add(&key, 1, 0, 0, 0);
+	flow_add(&key, netns, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -656,7 +688,7 @@ int on_send_reset(void *ctx)
 	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
-	flow_add(&key, 1, 0, 0, 0);
+	flow_add(&key, netns, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -676,10 +708,12 @@ int on_receive_reset(void *ctx)
 	__builtin_memset(&key, 0, sizeof(key));
 	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
 	key.kind = TCP_EV_RESET_RECEIVED;
-	resolve_owner(sk, key.lport, sk ? sk_netns(sk) : 0, &key);
+	__u32 netns = sk ? sk_netns(sk) : 0;
+
+	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
-	flow_add(&key, 1, 0, 0, 0);
+	flow_add(&key, netns, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -698,12 +732,13 @@ int on_set_state(void *ctx)
 	int old = c->oldstate, new = c->newstate;
 	__u16 sport = c->sport;
 	__u64 skk = (__u64)sk;
+	__u32 netns = sk_netns(sk);
 
 	/* Owners first: they are needed whatever kinds are enabled. */
 	if (new == TCP_SYN_SENT) { /* connect(): process context */
 		remember_owner(sk);
 	} else if (new == TCP_LISTEN) { /* listen(): process context */
-		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+		struct tcp_listener_key lk = { .netns = netns, .port = sport };
 		struct tcp_listener l = { .sk = skk };
 
 		current_owner(&l.owner);
@@ -711,7 +746,7 @@ int on_set_state(void *ctx)
 		bpfcol_map_update_counted(&listeners, &lk, &l, BPF_ANY, &owners_full);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* a passive child is born in softirq: its listener's owner until a send says otherwise */
-		struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+		struct tcp_listener_key lk = { .netns = netns, .port = sport };
 		struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
 
 		if (l)
@@ -725,34 +760,34 @@ int on_set_state(void *ctx)
 
 	if (new == TCP_ESTABLISHED && (kinds & TCP_KIND_BIT(TCP_EV_OPENED))) {
 		key.kind = TCP_EV_OPENED;
-		resolve_owner(sk, key.lport, 0, &key);
+		resolve_owner(sk, key.lport, netns, &key);
 		if (filters_pass(&key))
-			flow_add(&key, 1, 0, 0, 0);
+			flow_add(&key, netns, 1, 0, 0, 0);
 	} else if (new == TCP_CLOSE) {
 		if (old == TCP_SYN_SENT && (kinds & TCP_KIND_BIT(TCP_EV_CONNECT_FAILED))) {
 			key.kind = TCP_EV_CONNECT_FAILED;
-			resolve_owner(sk, key.lport, 0, &key);
+			resolve_owner(sk, key.lport, netns, &key);
 			if (filters_pass(&key))
-				flow_add(&key, 1, 0, 0, 0);
+				flow_add(&key, netns, 1, 0, 0, 0);
 		} else if (old != TCP_SYN_SENT && old != TCP_SYN_RECV && old != TCP_LISTEN &&
 			   old != TCP_CLOSE && (kinds & TCP_KIND_BIT(TCP_EV_CLOSED))) {
 			const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 
 			key.kind = TCP_EV_CLOSED;
-			resolve_owner(sk, key.lport, 0, &key);
+			resolve_owner(sk, key.lport, netns, &key);
 			if (filters_pass(&key)) {
 				__u64 acked = BPF_CORE_READ(tp, bytes_acked);
 				__u64 received = BPF_CORE_READ(tp, bytes_received);
 				__u32 retrans = BPF_CORE_READ(tp, total_retrans);
 				__u32 srtt = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept as 8 * smoothed RTT */
 
-				flow_add(&key, 1, acked, received, retrans);
+				flow_add(&key, netns, 1, acked, received, retrans);
 				if (srtt)
-					rtt_add(&key, srtt);
+					rtt_add(&key, netns, srtt);
 			}
 		}
 		if (old == TCP_LISTEN) {
-			struct tcp_listener_key lk = { .netns = sk_netns(sk), .port = sport };
+			struct tcp_listener_key lk = { .netns = netns, .port = sport };
 			struct tcp_listener *l = bpf_map_lookup_elem(&listeners, &lk);
 
 			if (l && (l->sk == skk || l->sk == 0))

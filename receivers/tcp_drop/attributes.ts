@@ -1,7 +1,7 @@
 // The attributes of a flow key: who (process.pid, process.executable.name, container.cgroup.id)
 // and between which endpoints (network.*), as the semantic conventions name them.
 import type { KeyValue } from '../../src/pdata/common.ts';
-import { type CidrFilter, endpointsOf, foldPorts } from './endpoints.ts';
+import { type CidrFilter, endpointsOf } from './endpoints.ts';
 import type { FlowKey } from './layout.ts';
 import type { FlowAttributes } from './metrics.ts';
 import type { ProcessNames } from './process-names.ts';
@@ -12,15 +12,14 @@ export const CGROUP_ID_ATTRIBUTE = 'container.cgroup.id';
 export interface DescribeOptions {
   cidrs: CidrFilter;
   names: ProcessNames;
-  /** null: keep every port (per-event log records); else the ephemeral range to fold. */
-  ephemeralRange: [number, number] | null;
 }
 
 /** Attributes of `key`, or undefined when the CIDR filter leaves it out. */
 export function describeFlow(key: FlowKey, options: DescribeOptions): FlowAttributes | undefined {
   const e = endpointsOf(key);
   if (!options.cidrs.keeps(e)) return undefined;
-  const ports = options.ephemeralRange ? foldPorts(e, options.ephemeralRange) : { local: e.localPort, peer: e.peerPort };
+  // Port 0: folded by the kernel program (an ephemeral port), or a packet without ports.
+  const ports = { local: e.localPort || undefined, peer: e.peerPort || undefined };
   const attributes: KeyValue[] = [
     { key: 'network.type', value: { stringValue: e.type } },
     { key: 'network.local.address', value: { stringValue: e.localAddress } },

@@ -66,7 +66,7 @@ export const tcpDropConfigSchema = z.strictObject({
   max_series: positiveInt(2000),
   /** A series with no new event for this long is forgotten (and restarts from 0 if it comes back). */
   series_expiration: duration('5m'),
-  /** Leave out an ephemeral port (in net.ipv4.ip_local_port_range) when the other side's port is not one. */
+  /** Leave out the client's port of each flow (in the kernel): one series per server, not per connection. */
   fold_ephemeral_ports: z.boolean({ error: 'expected true or false' }).default(true),
   /** Entries of each kernel aggregation map per interval; events beyond are counted as lost. */
   kernel_map_entries: positiveInt(16384),

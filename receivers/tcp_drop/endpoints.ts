@@ -1,6 +1,6 @@
 // The two ends of a flow key as people read them: addresses as text (an IPv4-mapped IPv6 address
 // is shown as the IPv4 address it is, so a dual-stack socket and the packet on the wire agree),
-// the CIDR filter, and ephemeral-port folding.
+// the CIDR filter, and the ephemeral port range (the kernel program folds those ports).
 import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { parseCidr } from './config.ts';
@@ -85,18 +85,4 @@ export function ephemeralPortRange(path = '/proc/sys/net/ipv4/ip_local_port_rang
     // no procfs: Linux's default range
   }
   return [32768, 60999];
-}
-
-/**
- * Which ports to report. A client's port is picked from the ephemeral range for each connection:
- * reporting it would make one series per connection. So a port in that range is left out
- * (undefined) when the other side's port is not in it; when both or neither are, both stay.
- */
-export function foldPorts(e: Endpoints, range: [number, number]): { local?: number; peer?: number } {
-  const eph = (p: number) => p >= range[0] && p <= range[1];
-  const local = e.localPort || undefined;
-  const peer = e.peerPort || undefined;
-  if (eph(e.localPort) && !eph(e.peerPort)) return { peer };
-  if (eph(e.peerPort) && !eph(e.localPort)) return { local };
-  return { local, peer };
 }

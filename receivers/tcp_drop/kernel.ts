@@ -17,6 +17,7 @@ import { nowUnixNano } from '../../src/pdata/common.ts';
 import { type EventKind, type TcpDropConfig } from './config.ts';
 import { DropEvent, FlowKey, FlowValue, Kind, LAYOUTS, Listener, ListenerKey, RttValue } from './layout.ts';
 import type { ExistingListener } from './listeners.ts';
+import { ephemeralPortRange } from './endpoints.ts';
 
 interface Hook {
   program: string;
@@ -149,6 +150,7 @@ export class TcpDropKernel {
     for (const k of config.events) for (const bit of KIND_BITS[k]) kinds |= 1 << bit;
     const { ports, pids, cgroup_ids } = config.filters;
     const entries = config.kernel_map_entries;
+    const range: [number, number] = config.fold_ephemeral_ports ? ephemeralPortRange() : [0, 0];
     const object = BpfObject.open(bpfObjectPath('tcp_drop'), {
       rodata: {
         kinds,
@@ -160,6 +162,8 @@ export class TcpDropKernel {
         cgroups: u64Array(cgroup_ids, 16),
         log_drops: config.logs.enabled ? 1 : 0,
         log_max_per_second: config.logs.max_per_second,
+        ephemeral_lo: range[0],
+        ephemeral_hi: range[1],
       },
       maxEntries: { flows_a: entries, flows_b: entries, rtt_a: entries, rtt_b: entries },
       autoload: Object.fromEntries(HOOKS.map((h) => [h.program, attach.includes(h)])),

@@ -15,14 +15,14 @@ const SEVERITY_INFO = 9;
  */
 export function dropLogs(
   events: readonly DropEvent[],
-  describe: Omit<DescribeOptions, 'ephemeralRange'>,
+  describe: DescribeOptions,
   dropReason: (value: number) => string,
 ): LogsData {
   const observed = nowUnixNano();
   const offset = observed - process.hrtime.bigint();
   const records: LogRecord[] = [];
   for (const e of events) {
-    const flow = describeFlow(e.key, { ...describe, ephemeralRange: null });
+    const flow = describeFlow(e.key, describe);
     if (!flow) continue;
     const reason = dropReason(e.key.reason);
     const attributes: KeyValue[] = [...flow.attributes, { key: 'tcp.drop.reason', value: { stringValue: reason } }];

@@ -1,6 +1,6 @@
 // From kernel map entries to OpenTelemetry metrics: every kernel entry becomes a point added to a
-// cumulative series named by its attributes (after folding ephemeral ports, several kernel
-// entries may share one series).
+// cumulative series named by its attributes (the kernel program folds ephemeral ports, so several
+// connections share one kernel entry; CIDR-filtered entries are dropped here).
 import type { KeyValue } from '../../src/pdata/common.ts';
 import { AggregationTemporality, type Metric, type MetricsData } from '../../src/pdata/metrics.ts';
 import { VERSION } from '../../src/version.ts';

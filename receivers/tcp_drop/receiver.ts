@@ -7,7 +7,7 @@ import { nowUnixNano } from '../../src/pdata/common.ts';
 import type { Counter } from '../../src/telemetry/self.ts';
 import { describeFlow } from './attributes.ts';
 import type { TcpDropConfig } from './config.ts';
-import { CidrFilter, ephemeralPortRange } from './endpoints.ts';
+import { CidrFilter } from './endpoints.ts';
 import { HOOKS, type KernelLosses, TcpDropKernel, missingKernelFeatures } from './kernel.ts';
 import type { DropEvent } from './layout.ts';
 import { findListeners } from './listeners.ts';
@@ -30,7 +30,6 @@ export class TcpDropReceiver implements Component {
   #kernel: TcpDropKernel | undefined;
   #reasons: ReasonNames | undefined;
   #metrics: TcpMetrics | undefined;
-  #range: [number, number] | null = null;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
   #pendingLogs = new Set<Promise<void>>();
@@ -86,7 +85,6 @@ export class TcpDropReceiver implements Component {
       logger.warn('a logs pipeline uses this receiver but logs.enabled is false: it will get no records');
     }
     this.#reasons = new ReasonNames();
-    this.#range = config.fold_ephemeral_ports ? ephemeralPortRange() : null;
     const start = nowUnixNano();
     this.#metrics = new TcpMetrics({ maxSeries: config.max_series, expirationMs: config.series_expiration, startUnixNano: start });
     const opened = TcpDropKernel.open({ ...config, logs: { ...config.logs, enabled: config.logs.enabled && !!this.logsConsumer } }, report);
@@ -133,7 +131,7 @@ export class TcpDropReceiver implements Component {
     if (!kernel || !metrics || !reasons) return;
     try {
       const collected = await kernel.collect();
-      const describe = { cidrs: this.#cidrs, names: this.#names, ephemeralRange: this.#range };
+      const describe = { cidrs: this.#cidrs, names: this.#names };
       const folded = metrics.ingest(collected, (key) => describeFlow(key, describe), reasons);
       for (const [metric, n] of folded) this.#folded.add(n, { metric });
       this.#exportLosses(kernel.losses());
