@@ -1,6 +1,7 @@
 // The registry: every component bpfcol is built with, one line each. Adding a component is
 // adding its folder and its line here; the engine in src/ knows no component by name.
 import type { Factories } from './src/component/component.ts';
+import { attributesFactory } from './processors/attributes/factory.ts';
 import { batchFactory } from './processors/batch/factory.ts';
 import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
@@ -22,6 +23,7 @@ export const factories: Factories = {
     resourcesFactory,
   ],
   processors: [
+    attributesFactory,
     batchFactory,
     memoryLimiterFactory,
   ],
