@@ -719,17 +719,23 @@ int on_receive_reset(void *ctx)
 
 /* ---- sock:inet_sock_set_state: owners, connections opened and closed ------------------------ */
 SEC("tracepoint/sock/inet_sock_set_state")
-int on_set_state(void *ctx)
+int on_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
+	/* Ten transitions per connection, four of them of no interest: leave those at once. */
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	int old = ctx->oldstate, new = ctx->newstate;
+
+	if (new != TCP_SYN_SENT && new != TCP_LISTEN && new != TCP_ESTABLISHED && new != TCP_CLOSE &&
+	    !(old == TCP_LISTEN && new == TCP_SYN_RECV))
+		return 0;
+
 	__u8 buf[TP_RECORD_MAX] = {};
 	struct trace_event_raw_inet_sock_set_state *c = (void *)buf;
 
 	if (TP_COPY(struct trace_event_raw_inet_sock_set_state, buf, ctx))
 		return 0;
-	if (c->protocol != IPPROTO_TCP)
-		return 0;
 	const struct sock *sk = c->skaddr;
-	int old = c->oldstate, new = c->newstate;
 	__u16 sport = c->sport;
 	__u64 skk = (__u64)sk;
 	__u32 netns = sk_netns(sk);
