@@ -8,13 +8,14 @@ import type { Factories } from './component/component.ts';
 import type { ConfigIssue } from './config/errors.ts';
 import { loadConfigFiles } from './config/load.ts';
 import { loadModules } from './config/modules.ts';
-import { type ResolvedConfig, resolveConfig } from './config/resolve.ts';
+import { type ResolvedConfig, type ResolvedPipeline, resolveConfig } from './config/resolve.ts';
 import { buildGraph } from './pipeline/graph.ts';
 import { Service } from './pipeline/service.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
 import { meterTelemetry, nopTelemetry, type SelfTelemetry } from './telemetry/self.ts';
 import { startTelemetryServer } from './telemetry/server.ts';
+import { Tally } from './telemetry/tally.ts';
 import { VERSION } from './version.ts';
 
 export interface CollectorOptions {
@@ -41,6 +42,12 @@ export async function loadResolvedConfig(options: CollectorOptions): Promise<{ c
   return { config: resolveConfig(loaded.raw, options.factories, modules, moduleIssues), unsetEnv: loaded.unsetEnv, raw: loaded.raw };
 }
 
+/** `traces: otlp -> memory_limiter, batch -> debug, file/traces` */
+export function describePipeline(p: ResolvedPipeline): string {
+  const processors = p.processors.length ? ` -> ${p.processors.join(', ')}` : '';
+  return `${p.id}: ${p.receivers.join(', ')}${processors} -> ${p.exporters.join(', ')}`;
+}
+
 export class Collector {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
@@ -49,6 +56,8 @@ export class Collector {
   private meterProvider?: MeterProvider;
   private server?: Server;
   private stopping?: Promise<void>;
+  private readonly tally = new Tally();
+  private readonly startedAt = Date.now();
 
   /** Loads and checks the config (throws ConfigError); starts nothing. */
   static async create(options: CollectorOptions): Promise<Collector> {
@@ -74,7 +83,7 @@ export class Collector {
       resource: resourceFromAttributes({ 'service.name': 'bpfcol', 'service.version': VERSION, ...this.config.telemetry.resource }),
       readers: [exporter],
     });
-    const telemetry = meterTelemetry(this.meterProvider.getMeter('bpfcol'));
+    const telemetry = meterTelemetry(this.meterProvider.getMeter('bpfcol'), {}, this.tally);
     registerProcessMetrics(telemetry);
     return { telemetry, exporter };
   }
@@ -110,7 +119,13 @@ export class Collector {
       this.server = await startTelemetryServer({
         address: this.config.telemetry.metrics.address,
         exporter,
-        health: () => ({ healthy: this.service?.state === 'running', status: this.service?.state ?? 'created' }),
+        health: () => ({
+          healthy: this.service?.state === 'running',
+          status: this.service?.state ?? 'created',
+          uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+          pipelines: this.config.pipelines.map(describePipeline),
+          components: this.tally.snapshot(),
+        }),
       });
     }
     try {
@@ -119,6 +134,7 @@ export class Collector {
       await this.closeTelemetry();
       throw error;
     }
+    for (const p of this.config.pipelines) this.logger.info(`pipeline ${describePipeline(p)}`);
     this.logger.info('everything is ready; data flows', {
       pipelines: this.config.pipelines.map((p) => p.id).join(','),
       ...(this.server ? { telemetry: `http://${this.config.telemetry.metrics.address}/metrics` } : {}),

@@ -7,6 +7,7 @@ import { listComponents } from './components.ts';
 import { printConfig } from './print-config.ts';
 import { probe } from './probe.ts';
 import { serve } from './serve.ts';
+import { status } from './status.ts';
 import { validate } from './validate.ts';
 
 const USAGE = `Usage: bpfcol [command] --config FILE [--config FILE]...
@@ -16,6 +17,8 @@ Commands:
   validate       check the config and exit: 0 when valid, 1 with every problem listed
   components     list every receiver, processor, exporter and extension with its signals
   print-config   print the config as bpfcol reads it (env expanded, secrets masked)
+  status         ask a running bpfcol (at the config's telemetry address, or 127.0.0.1:8888)
+                 how it is: pipelines and, per component, items in, out, refused, lost
   probe          report what this kernel offers and whether each eBPF receiver can run
                  (exit 1 when one cannot)
 
@@ -77,6 +80,8 @@ export async function runCli(argv: string[], factories: Factories): Promise<numb
         return await printConfig(configPaths, factories, out);
       case 'probe':
         return await probe(configPaths, factories, out);
+      case 'status':
+        return await status(configPaths, factories, out);
       default: {
         const extra = extraCommands.get(command);
         if (extra) return await extra({ configPaths, factories, out });

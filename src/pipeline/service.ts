@@ -33,8 +33,13 @@ export class Service {
     const host: Host = { getExtension: (id): Extension | undefined => this.graph.extensionsById.get(id) };
     for (const node of this.startOrder()) {
       this.logger.debug('starting', { component: node.label });
+      const began = performance.now();
       try {
         await node.component.start(host);
+        // Receivers are what attach to the kernel or bind ports: say each one as it is ready.
+        const ms = Math.round(performance.now() - began);
+        if (node.label.startsWith('receiver ')) this.logger.info(`${node.label} started`, { duration_ms: ms });
+        else this.logger.debug(`${node.label} started`, { duration_ms: ms });
       } catch (error) {
         this.stateValue = 'failed';
         this.logger.error('start failed', { component: node.label, error: String(error) });

@@ -1,6 +1,7 @@
 // bpfcol's own metrics (the Collector's otelcol_* series, under the bpfcol_ prefix), kept with
 // the OpenTelemetry metrics SDK and served in Prometheus format by the telemetry server.
 import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Tally } from './tally.ts';
 
 export interface Counter {
   add(value: number, attributes?: Attributes): void;
@@ -24,17 +25,30 @@ export interface SelfTelemetry {
 
 export const METRIC_PREFIX = 'bpfcol_';
 
-export function meterTelemetry(meter: Meter, base: Attributes = {}): SelfTelemetry {
+/** Telemetry on an SDK meter; with a tally, counters are also totalled in memory for the status view. */
+export function meterTelemetry(meter: Meter, base: Attributes = {}, tally?: Tally): SelfTelemetry {
   const merged = (a?: Attributes): Attributes => (a ? { ...base, ...a } : base);
   const opts = (description: string, unit?: string) => (unit ? { description, unit } : { description });
   return {
     counter(name, description, unit) {
       const c = meter.createCounter(METRIC_PREFIX + name, opts(description, unit));
-      return { add: (v, a) => c.add(v, merged(a)) };
+      return {
+        add: (v, a) => {
+          const attrs = merged(a);
+          c.add(v, attrs);
+          tally?.add(name, v, attrs);
+        },
+      };
     },
     upDownCounter(name, description, unit) {
       const c = meter.createUpDownCounter(METRIC_PREFIX + name, opts(description, unit));
-      return { add: (v, a) => c.add(v, merged(a)) };
+      return {
+        add: (v, a) => {
+          const attrs = merged(a);
+          c.add(v, attrs);
+          tally?.add(name, v, attrs);
+        },
+      };
     },
     histogram(name, description, unit, boundaries) {
       const h = meter.createHistogram(METRIC_PREFIX + name, {
@@ -52,7 +66,7 @@ export function meterTelemetry(meter: Meter, base: Attributes = {}): SelfTelemet
       });
     },
     with(attributes) {
-      return meterTelemetry(meter, { ...base, ...attributes });
+      return meterTelemetry(meter, { ...base, ...attributes }, tally);
     },
   };
 }

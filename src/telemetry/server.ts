@@ -7,8 +7,8 @@ import { splitHostPort } from '../config/types.ts';
 export interface TelemetryServerOptions {
   address: string;
   exporter: PrometheusExporter;
-  /** Whether the collector is healthy now, and a word on its state. */
-  health: () => { healthy: boolean; status: string };
+  /** Whether the collector is healthy now, a word on its state, and anything else to show. */
+  health: () => { healthy: boolean; status: string } & Record<string, unknown>;
 }
 
 export async function startTelemetryServer(options: TelemetryServerOptions): Promise<Server> {
@@ -19,9 +19,9 @@ export async function startTelemetryServer(options: TelemetryServerOptions): Pro
       return;
     }
     if (path === '/health' || path === '/') {
-      const { healthy, status } = options.health();
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status, healthy }) + '\n');
+      const body = options.health();
+      res.writeHead(body.healthy ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body) + '\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
