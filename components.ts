@@ -4,6 +4,12 @@ import type { Factories } from './src/component/component.ts';
 import { attributesFactory } from './processors/attributes/factory.ts';
 import { batchFactory } from './processors/batch/factory.ts';
 import { memoryLimiterFactory } from './processors/memory_limiter/factory.ts';
+import { filterFactory } from './processors/filter/factory.ts';
+import { resourceFactory } from './processors/resource/factory.ts';
+import { metricsAggregationFactory } from './processors/metrics_aggregation/factory.ts';
+import { k8sMetadataFactory } from './processors/k8s_metadata/factory.ts';
+import { spanmetricsFactory } from './connectors/spanmetrics/factory.ts';
+import { servicegraphFactory } from './connectors/servicegraph/factory.ts';
 import { prometheusFactory } from './exporters/prometheus/factory.ts';
 import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
@@ -26,6 +32,10 @@ export const factories: Factories = {
     attributesFactory,
     batchFactory,
     memoryLimiterFactory,
+    filterFactory,
+    resourceFactory,
+    metricsAggregationFactory,
+    k8sMetadataFactory,
   ],
   exporters: [
     prometheusFactory,
@@ -35,6 +45,10 @@ export const factories: Factories = {
     fileFactory,
     jaegerFactory,
     prometheusRemoteWriteFactory,
+  ],
+  connectors: [
+    spanmetricsFactory,
+    servicegraphFactory,
   ],
   extensions: [
     fileStorageFactory,

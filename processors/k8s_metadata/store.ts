@@ -4,6 +4,9 @@
 // connection closed after its pod) still gets its metadata; a newer pod takes its IP at once.
 import type { LabelledInfo, PodInfo, WorkloadInfo } from './kube/objects.ts';
 
+/** A static pod's mirror in the API carries kubelet's uid for it (the hash of its manifest). */
+export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
 export interface PodMatch {
   pod: PodInfo;
   /** The container, when the lookup named one. */
@@ -15,6 +18,8 @@ export class PodStore {
   readonly #byContainer = new Map<string, string>();
   readonly #byIp = new Map<string, string>();
   readonly #byHostPort = new Map<string, string>();
+  /** Static pods: kubelet's uid (the config hash the cgroup path holds) -> the mirror pod's API uid. */
+  readonly #byMirror = new Map<string, string>();
   /** uid -> when its grace period ends (ms). */
   readonly #deleted = new Map<string, number>();
   readonly #graceMs: number;
@@ -59,8 +64,12 @@ export class PodStore {
     }
   }
 
+  /** By API uid, or, for a static pod, by the uid kubelet knows it by (its config hash). */
   byUid(uid: string): PodInfo | undefined {
-    return this.#pods.get(uid);
+    const pod = this.#pods.get(uid);
+    if (pod) return pod;
+    const mirror = this.#byMirror.get(uid.replaceAll('-', ''));
+    return mirror === undefined ? undefined : this.#pods.get(mirror);
   }
 
   byContainerId(id: string): PodMatch | undefined {
@@ -83,6 +92,8 @@ export class PodStore {
 
   #index(pod: PodInfo): void {
     for (const id of pod.containerIds.keys()) this.#byContainer.set(id, pod.uid);
+    const mirror = pod.annotations[MIRROR_ANNOTATION];
+    if (mirror) this.#byMirror.set(mirror, pod.uid);
     if (pod.hostNetwork) {
       // Its IP is its node's: only (IP, port) names it.
       for (const ip of pod.podIPs) for (const c of pod.containers) for (const port of c.ports) this.#take(this.#byHostPort, `${ip}|${port}`, pod.uid);
@@ -103,6 +114,8 @@ export class PodStore {
       if (map.get(key) === pod.uid) map.delete(key);
     };
     for (const id of pod.containerIds.keys()) drop(this.#byContainer, id);
+    const mirror = pod.annotations[MIRROR_ANNOTATION];
+    if (mirror) drop(this.#byMirror, mirror);
     for (const ip of pod.podIPs) {
       drop(this.#byIp, ip);
       for (const c of pod.containers) for (const port of c.ports) drop(this.#byHostPort, `${ip}|${port}`);
