@@ -1,0 +1,221 @@
+// The kernel side of perf_sampling as TypeScript sees it: opens bpf/build/perf_sampling.bpf.o with
+// the config in its read-only globals, attaches one CPU-clock perf event per online CPU, announces
+// processes seen for the first time (a ring buffer), and drains the sample counts and stacks.
+//
+// Reading without racing the programs: counts and stacks exist twice (_a, _b). Programs write to
+// the side named by control[0]. drain() points them at the other side, waits a grace period for
+// programs already running on the old side (they run for microseconds), then reads and empties
+// the old side, which nothing writes to any more.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PerfSoftware, PerfType, onlineCpus } from '../../src/bpf/attach/perf-event.ts';
+import { readCounter } from '../../src/bpf/map.ts';
+import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
+import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
+import { RingBuffer } from '../../src/bpf/ringbuf.ts';
+import { nowUnixNano } from '../../src/pdata/common.ts';
+import { KERNEL_FILTER_MAX, type PerfSamplingConfig } from './config.ts';
+import { LAYOUTS, MAX_DEPTH, NewProcess, OVERFLOW_STACK, SampleKey } from './layout.ts';
+
+export const TRACEPOINTS = ['sched/sched_process_exec', 'sched/sched_process_exit'] as const;
+
+/** Time programs still running on the old side get to finish before it is read. */
+const GRACE_MS = 20;
+
+/** One distinct sample and how many times it was taken. */
+export interface CountedSample {
+  key: SampleKey;
+  count: number;
+}
+
+export interface Drained {
+  /** When the programs were switched to the other side: the end of what was read (ns since the epoch). */
+  timeUnixNano: bigint;
+  samples: CountedSample[];
+  /** Stack id -> instruction pointers, leaf first. */
+  stacks: Map<number, bigint[]>;
+  /** What the kernel counted for exactly these samples. */
+  counters: KernelCounters;
+}
+
+/** Counts of the kernel program (PERF_STAT_* in bpf/perf_sampling.h). */
+export interface KernelCounters {
+  /** Samples taken (idle and filtered-out ones included). */
+  samples: number;
+  /** Samples not counted: the counts map was full. */
+  countsFull: number;
+  /** Stacks lost because their bucket held another stack in both stack maps. */
+  stackCollisions: number;
+  userStackErrors: number;
+  kernelStackErrors: number;
+}
+
+const STAT_NAMES = ['samples', 'countsFull', 'stackCollisions', 'userStackErrors', 'kernelStackErrors'] as const;
+
+export function zeroCounters(): KernelCounters {
+  return { samples: 0, countsFull: 0, stackCollisions: 0, userStackErrors: 0, kernelStackErrors: 0 };
+}
+
+/** What this kernel lacks for the config, one sentence each (empty: it can run). */
+export function missingKernelFeatures(_config: PerfSamplingConfig, report?: ProbeReport): string[] {
+  const r = report ?? probeKernel({ tracepoints: [...TRACEPOINTS] });
+  return checkRequirements({ tracepoints: [...TRACEPOINTS], ringBuffer: true, perfEvents: true }, r);
+}
+
+function u32Array(values: readonly number[], length: number): Uint8Array {
+  const out = Buffer.alloc(length * 4);
+  values.forEach((v, i) => out.writeUInt32LE(v, i * 4));
+  return out;
+}
+
+/**
+ * The overflow stack map: a quarter of the main one, and of another power of two, so a stack
+ * lands in another bucket (the kernel rounds sizes up to powers of two).
+ */
+export function overflowEntries(main: number): number {
+  return Math.max(64, Math.ceil(main / 4));
+}
+
+/** A stack-map value: up to MAX_DEPTH u64 instruction pointers, zero after the last. */
+export function decodeStack(value: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let at = 0; at + 8 <= value.byteLength; at += 8) {
+    const ip = value.readBigUInt64LE(at);
+    if (ip === 0n) break;
+    out.push(ip);
+  }
+  return out;
+}
+
+export class PerfSamplingKernel {
+  readonly object: BpfObject;
+  #side = 0;
+  /** Totals of each side's counters at its last read. */
+  readonly #seen = [zeroCounters(), zeroCounters()];
+  #ring: RingBuffer | undefined;
+  #draining: Promise<Drained> | undefined;
+
+  private constructor(object: BpfObject) {
+    this.object = object;
+  }
+
+  /**
+   * Opens, loads and attaches; new processes go to onNewProcesses as they are first sampled.
+   * Throws (having attached nothing) when something fails.
+   */
+  static open(config: PerfSamplingConfig, onNewProcesses: (records: NewProcess[]) => void): PerfSamplingKernel {
+    const { pids } = config.filters;
+    const object = BpfObject.open(bpfObjectPath('perf_sampling'), {
+      rodata: {
+        include_idle: config.include_idle ? 1 : 0,
+        kernel_stacks: config.kernel_stacks ? 1 : 0,
+        user_stacks: config.user_stacks ? 1 : 0,
+        n_pids: pids.length,
+        pids: u32Array(pids, KERNEL_FILTER_MAX),
+      },
+      maxEntries: {
+        counts_a: config.kernel_map_entries,
+        counts_b: config.kernel_map_entries,
+        stacks_a: config.stack_map_entries,
+        stacks_b: config.stack_map_entries,
+        overflow_stacks_a: overflowEntries(config.stack_map_entries),
+        overflow_stacks_b: overflowEntries(config.stack_map_entries),
+      },
+    });
+    const kernel = new PerfSamplingKernel(object);
+    try {
+      for (const [name, layout] of Object.entries(LAYOUTS)) object.checkLayout(name, layout);
+      const depth = object.map('stacks_a').valueSize / 8;
+      if (depth !== MAX_DEPTH) throw new Error(`stack map holds ${depth} frames, the layout expects ${MAX_DEPTH}`);
+      // The ring first, so no announcement made by the first samples is missed.
+      kernel.#ring = new RingBuffer(object, 'new_processes', (batch) => onNewProcesses(batch.decode(NewProcess)));
+      object.program('on_exec').attachTracepoint('sched', 'sched_process_exec');
+      object.program('on_exit').attachTracepoint('sched', 'sched_process_exit');
+      object.program('on_sample').attachPerfEvent({
+        type: PerfType.SOFTWARE,
+        config: PerfSoftware.CPU_CLOCK,
+        frequency: config.frequency,
+        cpus: onlineCpus(),
+      });
+    } catch (err) {
+      kernel.close();
+      throw err;
+    }
+    return kernel;
+  }
+
+  /** Reads and resets what the programs counted since the last call. Calls never overlap. */
+  drain(): Promise<Drained> {
+    const run = (this.#draining ?? Promise.resolve()).then(
+      () => this.#drain(),
+      () => this.#drain(),
+    );
+    this.#draining = run;
+    return run;
+  }
+
+  async #drain(): Promise<Drained> {
+    const old = this.#side;
+    this.#side = old ^ 1;
+    const value = Buffer.alloc(4);
+    value.writeUInt32LE(this.#side);
+    this.object.map('control').update(Buffer.alloc(4), value);
+    const timeUnixNano = nowUnixNano();
+    await sleep(GRACE_MS);
+    const suffix = old === 0 ? 'a' : 'b';
+    const samples = this.object
+      .map(`counts_${suffix}`)
+      .lookupAndDeleteAll()
+      .map((e) => ({ key: SampleKey.decode(e.key), count: Number(e.value.readBigUInt64LE(0)) }));
+    const stacks = new Map<number, bigint[]>();
+    for (const e of this.object.map(`stacks_${suffix}`).lookupAndDeleteAll()) {
+      stacks.set(e.key.readUInt32LE(0), decodeStack(e.value));
+    }
+    for (const e of this.object.map(`overflow_stacks_${suffix}`).lookupAndDeleteAll()) {
+      stacks.set(e.key.readUInt32LE(0) | OVERFLOW_STACK, decodeStack(e.value));
+    }
+    const totals = this.#sideCounters(old);
+    const last = this.#seen[old]!;
+    const counters = zeroCounters();
+    for (const name of STAT_NAMES) counters[name] = totals[name] - last[name];
+    this.#seen[old] = totals;
+    return { timeUnixNano, samples, stacks, counters };
+  }
+
+  /** Totals (since load) of one side's counters, summed over CPUs. */
+  #sideCounters(side: number): KernelCounters {
+    const stats = this.object.map('stats');
+    const out = zeroCounters();
+    STAT_NAMES.forEach((name, i) => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(side * STAT_NAMES.length + i);
+      for (const v of stats.lookupPerCpu(key) ?? []) out[name] += Number(v.readBigUInt64LE(0));
+    });
+    return out;
+  }
+
+  /** Hands over announcements still in the ring (before a last drain). */
+  drainAnnouncements(): void {
+    this.#ring?.drain();
+  }
+
+  /** Counts since load, both sides (samples after the last drain included). */
+  counters(): KernelCounters {
+    const a = this.#sideCounters(0);
+    const b = this.#sideCounters(1);
+    const out = zeroCounters();
+    for (const name of STAT_NAMES) out[name] = a[name] + b[name];
+    return out;
+  }
+
+  /** New processes not announced because the ring was full (since load). */
+  announcementsLost(): bigint {
+    return this.#ring?.lost() ?? readCounter(this.object.map('new_processes_lost'));
+  }
+
+  /** Detaches everything. Idempotent. */
+  close(): void {
+    this.#ring?.stop();
+    this.#ring = undefined;
+    this.object.close();
+  }
+}

@@ -1,0 +1,211 @@
+// Turns instruction pointers into frames without any service: kernel addresses through
+// /proc/kallsyms, user addresses through the process's mappings and the ELF symbols of the mapped
+// file (cached per file), JIT code through /tmp/perf-PID.map. What cannot be resolved becomes
+// `module+0xoffset` (or the raw address): a frame never disappears.
+import { basename } from 'node:path';
+import type { Frame, FrameKind } from '../../../src/pdata/profiles.ts';
+import { fileOffsetToVaddr, lookupSymbol } from './elf.ts';
+import { ElfCache } from './files.ts';
+import { KernelSymbols } from './kallsyms.ts';
+import { PerfMap } from './perf-map.ts';
+import { type ProcessInfo, readProcess } from './processes.ts';
+import { type Mapping, findMapping, isFileMapping, readMaps } from './proc-maps.ts';
+
+export interface SymbolizerOptions {
+  maxFiles: number;
+  maxProcesses: number;
+  perfMaps: boolean;
+  /** /proc, or where the host's /proc is mounted in a container. */
+  procRoot?: string;
+  kallsymsPath?: string;
+}
+
+export interface SymbolizerStats {
+  processes: number;
+  files: number;
+  filesFailed: number;
+  kernelSymbols: number;
+}
+
+/** Minimum age of a copy of a process's mappings before an unknown address makes us read them again. */
+const MAPS_REFRESH_MS = 1000;
+const KERNEL_FRAME_CACHE = 200_000;
+
+/** The kind of a JIT symbol: interpreter entries and stubs of the JVM and V8 count as interpreted. */
+export function jitKind(name: string): FrameKind {
+  return /^Interpreter\b|InterpreterEntryTrampoline|^BytecodeHandler:|^(?:JS|LazyCompile|Function):~/.test(name) ? 'interpreted' : 'jit';
+}
+
+export class Symbolizer {
+  readonly #options: Required<Omit<SymbolizerOptions, 'kallsymsPath'>> & { kallsymsPath?: string };
+  readonly #files: ElfCache;
+  readonly #processes = new Map<number, ProcessInfo>();
+  readonly #kernelFrames = new Map<bigint, Frame>();
+  #kernel: KernelSymbols | undefined;
+  /** Processes whose perf map was re-read in this round (reads are bounded to one per round). */
+  #perfMapRead = new Set<number>();
+
+  constructor(options: SymbolizerOptions) {
+    this.#options = { procRoot: '/proc', ...options };
+    this.#files = new ElfCache(options.maxFiles);
+  }
+
+  stats(): SymbolizerStats {
+    return {
+      processes: this.#processes.size,
+      files: this.#files.size,
+      filesFailed: this.#files.failed,
+      kernelSymbols: this.#kernel?.size ?? 0,
+    };
+  }
+
+  /** Starts a round of symbolization (one drain): bounds the re-reads of perf maps. */
+  beginRound(): void {
+    this.#perfMapRead.clear();
+  }
+
+  /**
+   * A process seen for the first time (or after an exec): copies its mappings now, while it lives,
+   * and reads the ELF files they map, so even a process that exits before the next read keeps its names.
+   */
+  announce(tgid: number, comm: string, cgroupId: bigint): ProcessInfo {
+    const info = readProcess(tgid, comm, cgroupId, this.#options.procRoot);
+    this.#remember(info);
+    for (const m of info.maps) if (isFileMapping(m)) this.#elf(info, m);
+    return info;
+  }
+
+  /** The process a sample came from: known, or read now. */
+  process(tgid: number, comm: string, cgroupId: bigint): ProcessInfo {
+    const known = this.#processes.get(tgid);
+    if (known) {
+      this.#processes.delete(tgid);
+      this.#processes.set(tgid, known);
+      known.lastSeen = Date.now();
+      return known;
+    }
+    return this.announce(tgid, comm, cgroupId);
+  }
+
+  /** Forgets a process (its pid will name another one). */
+  forget(tgid: number): void {
+    this.#processes.delete(tgid);
+  }
+
+  #remember(info: ProcessInfo): void {
+    this.#processes.delete(info.tgid);
+    this.#processes.set(info.tgid, info);
+    while (this.#processes.size > this.#options.maxProcesses) {
+      this.#processes.delete(this.#processes.keys().next().value as number);
+    }
+  }
+
+  /** Frames of a kernel stack, leaf first. */
+  kernelFrames(ips: readonly bigint[]): Frame[] {
+    this.#kernel ??= new KernelSymbols(this.#options.kallsymsPath);
+    return ips.map((ip, i) => this.#kernelFrame(ip, i === 0));
+  }
+
+  #kernelFrame(ip: bigint, leaf: boolean): Frame {
+    const key = (ip << 1n) | (leaf ? 1n : 0n);
+    const hit = this.#kernelFrames.get(key);
+    if (hit) return hit;
+    const sym = this.#kernel!.lookup(leaf ? ip : ip - 1n);
+    const frame: Frame = sym
+      ? { function: sym.name, kind: 'kernel', module: sym.module, address: ip }
+      : { function: `[kernel]+0x${ip.toString(16)}`, kind: 'kernel', module: '[kernel.kallsyms]', address: ip };
+    if (this.#kernelFrames.size >= KERNEL_FRAME_CACHE) this.#kernelFrames.clear();
+    this.#kernelFrames.set(key, frame);
+    return frame;
+  }
+
+  /** Frames of a user stack of `proc`, leaf first. */
+  userFrames(proc: ProcessInfo, ips: readonly bigint[]): Frame[] {
+    return ips.map((ip, i) => this.#userFrame(proc, ip, i === 0));
+  }
+
+  #userFrame(proc: ProcessInfo, ip: bigint, leaf: boolean): Frame {
+    const key = (ip << 1n) | (leaf ? 1n : 0n);
+    const hit = proc.frames.get(key) as Frame | undefined;
+    if (hit) return hit;
+    // A return address points after the call: the call itself is one byte before.
+    const at = leaf ? ip : ip - 1n;
+    let m = findMapping(proc.maps, at);
+    if (!m && this.#refreshMaps(proc)) m = findMapping(proc.maps, at);
+    if (!m) return { function: `[unknown] 0x${ip.toString(16)}`, kind: 'unknown', module: '[unknown]', address: ip };
+    if (isFileMapping(m)) {
+      const frame = this.#fileFrame(proc, m, ip, at);
+      proc.frames.set(key, frame);
+      return frame;
+    }
+    // Anonymous executable memory: JIT code. Not cached: code there is freed and compiled again.
+    const perfMap = this.#perfMap(proc);
+    let name = perfMap?.lookup(at);
+    if (name === undefined && perfMap && !this.#perfMapRead.has(proc.tgid)) {
+      this.#perfMapRead.add(proc.tgid);
+      perfMap.refresh();
+      name = perfMap.lookup(at);
+    }
+    if (name !== undefined) return { function: name, kind: jitKind(name), module: perfMap!.path, address: ip };
+    const region = m.path || '[anon]';
+    return { function: `${region}+0x${(at - m.start).toString(16)}`, kind: 'unknown', module: region, address: ip };
+  }
+
+  #fileFrame(proc: ProcessInfo, m: Mapping, ip: bigint, at: bigint): Frame {
+    const elf = this.#elf(proc, m);
+    const fileOffset = Number(at - m.start) + m.offset;
+    if ('info' in elf) {
+      const vaddr = fileOffsetToVaddr(elf.info, fileOffset);
+      const sym = vaddr === undefined ? undefined : lookupSymbol(elf.info.symbols, vaddr);
+      const frame: Frame = { function: sym ? sym.name : `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
+      if (elf.info.buildId) frame.buildId = elf.info.buildId;
+      return frame;
+    }
+    return { function: `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
+  }
+
+  #elf(proc: ProcessInfo, m: Mapping) {
+    const root = `${this.#options.procRoot}/${proc.tgid}/root`;
+    const key = `${m.dev}:${m.inode}:${m.path}`;
+    if (this.#files.has(key)) return this.#files.get(key, []);
+    const paths = [`${this.#options.procRoot}/${proc.tgid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, `${root}${m.path}`];
+    if (!m.deleted) paths.push(m.path);
+    return this.#files.get(key, paths, root);
+  }
+
+  /** Reads the mappings again (a library loaded since), at most once a second; false when nothing changed. */
+  #refreshMaps(proc: ProcessInfo): boolean {
+    if (!proc.alive || performance.now() - proc.mapsReadAt < MAPS_REFRESH_MS) return false;
+    const maps = readMaps(proc.tgid, this.#options.procRoot);
+    proc.mapsReadAt = performance.now();
+    if (!maps) {
+      proc.alive = false;
+      return false;
+    }
+    proc.maps = maps;
+    proc.frames.clear();
+    for (const x of maps) if (isFileMapping(x)) this.#elf(proc, x);
+    return true;
+  }
+
+  #perfMap(proc: ProcessInfo): PerfMap | undefined {
+    if (!this.#options.perfMaps) return undefined;
+    if (!proc.perfMap) {
+      // Not there yet (a JVM writes it when asked): looked for again once per round.
+      if (proc.perfMap === null && this.#perfMapRead.has(proc.tgid)) return undefined;
+      this.#perfMapRead.add(proc.tgid);
+      proc.perfMap = null;
+      // Named by the pid the process has in its own namespace, in its own /tmp; the host's /tmp
+      // when the process is gone (the file outlives it).
+      const candidates = [`${this.#options.procRoot}/${proc.tgid}/root/tmp/perf-${proc.nsPid}.map`, `/tmp/perf-${proc.tgid}.map`];
+      for (const path of candidates) {
+        const map = new PerfMap(path);
+        if (map.refresh()) {
+          proc.perfMap = map;
+          break;
+        }
+      }
+    }
+    return proc.perfMap ?? undefined;
+  }
+}

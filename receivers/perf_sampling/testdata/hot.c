@@ -1,0 +1,45 @@
+// A CPU-bound program with known hot functions: hot_a does three times the work of hot_b, in
+// every round, until the process has used the CPU seconds given as argv[1]. Built by the tests
+// with -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer (GCC omits the frame of leaf
+// functions otherwise, and their caller would be skipped), so its stacks unwind through main.
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static volatile unsigned long sink;
+
+
+__attribute__((noinline)) void hot_a(void)
+{
+	unsigned long x = sink;
+	for (unsigned long i = 0; i < 3000000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = x;
+}
+
+__attribute__((noinline)) void hot_b(void)
+{
+	unsigned long x = sink;
+	for (unsigned long i = 0; i < 1000000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = x;
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	double limit = argc > 1 ? atof(argv[1]) : 2.0;
+	printf("ready\n");
+	fflush(stdout);
+	while (cpu_seconds() < limit) {
+		hot_a();
+		hot_b();
+	}
+	return 0;
+}
