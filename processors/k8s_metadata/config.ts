@@ -101,7 +101,11 @@ const associationRule = z.union([bpfcolSource, collectorRule]).transform((rule, 
   return { from: rule.from, name: rule.name ?? DEFAULT_SOURCE_ATTRIBUTE[rule.from] };
 });
 
-export const DEFAULT_ASSOCIATION: AssociationSource[] = (['cgroup_id', 'cgroup_path', 'pid', 'container_id', 'pod_uid', 'pod_ip'] as const).map((from) => ({ from, name: DEFAULT_SOURCE_ATTRIBUTE[from] }));
+export const DEFAULT_ASSOCIATION: AssociationSource[] = [
+  ...(['cgroup_id', 'cgroup_path', 'pid', 'container_id', 'pod_uid', 'pod_ip'] as const).map((from) => ({ from, name: DEFAULT_SOURCE_ATTRIBUTE[from] })),
+  // Kernel data with no owning process (a SYN to a closed port) still has the local address: a pod IP names its pod.
+  { from: 'pod_ip', name: 'network.local.address' },
+];
 
 export const configSchema = z
   .strictObject({

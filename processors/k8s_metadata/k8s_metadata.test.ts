@@ -183,6 +183,11 @@ describe('k8s_metadata: every association source', () => {
     assert.equal(str(await resourceOf({}, { 'k8s.pod.ip': '10.244.0.20' }), 'k8s.pod.name'), 'orders-db-0');
   });
 
+  it('a pod IP as the local address of kernel data without an owning process', async () => {
+    assert.equal(str(await resourceOf({}, { 'network.local.address': '10.244.0.12' }), 'k8s.pod.name'), 'checkout-7d9c6b5f4d-x2lqp');
+    assert.equal(str(await resourceOf({}, { 'network.local.address': '192.168.59.100' }), 'k8s.pod.name'), undefined, 'a node IP names no pod');
+  });
+
   it('the first rule that resolves wins, in the configured order (the Collector form is accepted)', async () => {
     const both = { 'container.cgroup.id': cg.db!.id, 'process.pid': pid.checkout! };
     assert.equal(str(await resourceOf({}, both), 'k8s.pod.name'), 'orders-db-0');
