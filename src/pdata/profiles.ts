@@ -48,3 +48,32 @@ export interface ResourceProfiles {
 export interface ProfilesData {
   resourceProfiles: ResourceProfiles[];
 }
+
+/**
+ * Frames naming where a profile's process runs, root first, from its resource attributes: the pod
+ * (`pod <namespace>/<name>`, once a k8s processor added the names) and the container (its
+ * k8s.container.name, else the first 12 digits of container.id). Flame graph and pprof exporters
+ * put them at the root of every stack, above the process frames receivers add. (Added for the
+ * perf_sampling receiver's exporters.)
+ */
+export function resourceFrames(resource: Resource): Frame[] {
+  const get = (key: string): string | undefined => {
+    const v = resource.attributes.find((a) => a.key === key)?.value;
+    return v && 'stringValue' in v && v.stringValue !== '' ? v.stringValue : undefined;
+  };
+  const out: Frame[] = [];
+  const pod = get('k8s.pod.name');
+  if (pod) {
+    const ns = get('k8s.namespace.name');
+    out.push({ function: `pod ${ns ? `${ns}/` : ''}${pod}`, kind: 'metadata' });
+  }
+  const container = get('k8s.container.name') ?? get('container.id')?.slice(0, 12);
+  if (container) out.push({ function: `container ${container}`, kind: 'metadata' });
+  return out;
+}
+
+/** A sample's frames (leaf first) with its resource's frames at the root. */
+export function framesWithResource(frames: readonly Frame[], rootFirst: readonly Frame[]): Frame[] {
+  if (rootFirst.length === 0) return frames as Frame[];
+  return [...frames, ...[...rootFirst].reverse()];
+}
