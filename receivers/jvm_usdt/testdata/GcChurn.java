@@ -1,0 +1,32 @@
+// The overhead benchmark's subject: allocation-heavy work (many young collections) for a fixed
+// time, printing how many units of work it did. bench/jvm_usdt-overhead.ts compares the rate
+// with and without bpfcol attached.
+//   java GcChurn <seconds>   prints "units <n> seconds <s> gcs <collections>"
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+
+public class GcChurn {
+  static volatile Object sink;
+
+  public static void main(String[] args) {
+    double seconds = Double.parseDouble(args[0]);
+    Object[] survivors = new Object[4096];
+    long units = 0;
+    long start = System.nanoTime();
+    long deadline = start + (long) (seconds * 1e9);
+    int i = 0;
+    while (System.nanoTime() < deadline) {
+      for (int k = 0; k < 1000; k++) {
+        byte[] b = new byte[64 + (k & 1023)];
+        sink = b;
+        // Some objects live a little while, so collections copy and promote.
+        if ((k & 31) == 0) survivors[i++ & 4095] = b;
+      }
+      units++;
+    }
+    double took = (System.nanoTime() - start) / 1e9;
+    long gcs = 0;
+    for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) gcs += g.getCollectionCount();
+    System.out.println("units " + units + " seconds " + took + " gcs " + gcs);
+  }
+}

@@ -1,0 +1,195 @@
+// What the jvm_usdt tests and benchmark share: the JDKs installed on this machine, the Java test
+// programs (testdata/*.java) compiled once per run, and a driver for the Workload JVM, which
+// answers every command with its own JMX view (one JSON line).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface Jdk {
+  /** Short name for test titles: debian-17, temurin-25. */
+  name: string;
+  home: string;
+  java: string;
+  libjvm: string;
+  /** javac and jstat when it is a JDK (not a bare JRE). */
+  javac?: string;
+  jstat?: string;
+  /** Feature version (17, 25...). */
+  feature: number;
+}
+
+function releaseField(home: string, key: string): string | undefined {
+  try {
+    const text = execFileSync('cat', [join(home, 'release')], { encoding: 'utf8' });
+    return new RegExp(`^${key}="([^"]*)"`, 'm').exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every JDK under /usr/lib/jvm and /opt with a server libjvm.so (symlinked homes counted once). */
+export function installedJdks(): Jdk[] {
+  const out: Jdk[] = [];
+  const seen = new Set<string>();
+  for (const root of ['/usr/lib/jvm', '/opt']) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) {
+      const dir = join(root, n);
+      const libjvm = join(dir, 'lib/server/libjvm.so');
+      const java = join(dir, 'bin/java');
+      if (!existsSync(libjvm) || !existsSync(java)) continue;
+      const home = realpathSync(dir);
+      if (seen.has(home)) continue;
+      seen.add(home);
+      const version = releaseField(home, 'JAVA_VERSION') ?? '';
+      const feature = Number(version.split('.')[0]) || 0;
+      const implementor = (releaseField(home, 'IMPLEMENTOR') ?? 'jdk').toLowerCase();
+      const vendor = implementor.includes('adoptium') ? 'temurin' : implementor.includes('debian') ? 'debian' : implementor.split(/\s+/)[0];
+      out.push({
+        name: `${vendor}-${feature}`,
+        home,
+        java: join(home, 'bin/java'),
+        libjvm: realpathSync(libjvm),
+        javac: existsSync(join(home, 'bin/javac')) ? join(home, 'bin/javac') : undefined,
+        jstat: existsSync(join(home, 'bin/jstat')) ? join(home, 'bin/jstat') : undefined,
+        feature,
+      });
+    }
+  }
+  return out;
+}
+
+/** Debian's OpenJDK 17 (the tests need it; it comes with the machine's packages). */
+export function debianJdk(): Jdk {
+  const jdk = installedJdks().find((j) => j.home.includes('java-17-openjdk'));
+  if (!jdk?.javac) throw new Error('Debian OpenJDK 17 (javac included) is not installed: apt-get install openjdk-17-jdk-headless');
+  return jdk;
+}
+
+const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
+
+export interface CompiledPrograms {
+  /** Class path of Workload and GcChurn (readable by every user). */
+  classes: string;
+  /** Directory holding Payload.class only (loaded by Workload's own class loaders). */
+  payload: string;
+  cleanup(): void;
+}
+
+/** Compiles testdata/*.java with javac --release 17 into a world-readable temporary directory. */
+export function compilePrograms(): CompiledPrograms {
+  const jdk = debianJdk();
+  const dir = mkdtempSync(join(tmpdir(), 'bpfcol-jvm-'));
+  chmodSync(dir, 0o755);
+  const classes = join(dir, 'classes');
+  const payload = join(dir, 'payload');
+  execFileSync(jdk.javac!, ['--release', '17', '-d', classes, join(TESTDATA, 'Workload.java'), join(TESTDATA, 'GcChurn.java')], { stdio: 'inherit' });
+  execFileSync(jdk.javac!, ['--release', '17', '-d', payload, join(TESTDATA, 'Payload.java')], { stdio: 'inherit' });
+  for (const d of [classes, payload]) chmodSync(d, 0o755);
+  return { classes, payload, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface MemoryUsageJson {
+  used: number;
+  committed: number;
+  max: number;
+}
+
+/** What Workload answers: the JVM's own view of itself. */
+export interface JmxState {
+  pools: { name: string; type: 'Heap memory' | 'Non-heap memory'; usage: MemoryUsageJson; afterGc: MemoryUsageJson | null }[];
+  gcs: { name: string; count: number; timeMs: number }[];
+  threads: { live: number; daemon: number; started: number };
+  classes: { loaded: number; unloaded: number; current: number };
+}
+
+export interface WorkloadOptions {
+  jdk: Jdk;
+  programs: CompiledPrograms;
+  /** JVM options before the main class. */
+  jvmArgs?: string[];
+  uid?: number;
+  gid?: number;
+}
+
+/** A running Workload JVM. */
+export class Workload {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** JMX view when it said ready. */
+  readonly initial: JmxState;
+  readonly #lines: AsyncIterator<string>;
+  readonly exited: Promise<number | null>;
+  #stderr = '';
+
+  private constructor(child: ChildProcess, lines: AsyncIterator<string>, pid: number, initial: JmxState, exited: Promise<number | null>) {
+    this.child = child;
+    this.#lines = lines;
+    this.pid = pid;
+    this.initial = initial;
+    this.exited = exited;
+    child.stderr?.on('data', (b: Buffer) => (this.#stderr += b.toString()));
+  }
+
+  static async start(options: WorkloadOptions): Promise<Workload> {
+    const child = spawn(options.jdk.java, [...(options.jvmArgs ?? []), '-cp', options.programs.classes, 'Workload', options.programs.payload], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      uid: options.uid,
+      gid: options.gid,
+      // HOME for a user without one: the JVM only needs /tmp.
+      env: { ...process.env, HOME: options.uid !== undefined ? '/tmp' : process.env.HOME },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await Promise.race([lines.next(), exited.then((code) => ({ done: true, value: `exited ${code}` }))]);
+    const m = /^ready (\d+) (.*)$/.exec(String(first.value ?? ''));
+    if (first.done || !m) {
+      child.kill('SIGKILL');
+      throw new Error(`Workload (${options.jdk.name}) did not start: ${String(first.value)}\n${stderr}`);
+    }
+    return new Workload(child, lines, Number(m[1]), JSON.parse(m[2]!) as JmxState, exited);
+  }
+
+  /** Sends a command; resolves with the JVM's view after it ran. */
+  async command(line: string): Promise<JmxState> {
+    this.child.stdin!.write(`${line}\n`);
+    const next = await this.#lines.next();
+    const m = /^ok \S+ (.*)$/.exec(String(next.value ?? ''));
+    if (next.done || !m) throw new Error(`Workload answered '${String(next.value)}' to '${line}'\n${this.#stderr}`);
+    return JSON.parse(m[1]!) as JmxState;
+  }
+
+  /** Asks it to exit and waits. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.stdin!.write('exit\n');
+    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    this.kill();
+    await this.exited;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** Polls cond until it returns a value (not undefined) or timeoutMs passes (then throws, naming what). */
+export async function until<T>(what: string, cond: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
