@@ -170,3 +170,39 @@ describe('k8s_metadata informers: errors', () => {
     }
   });
 });
+
+describe('k8s_metadata: in-cluster service account', () => {
+  it('reads the service account token and CA, and lists over HTTPS with the bearer token', async () => {
+    const { mkdirSync, writeFileSync, copyFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { selfSignedCert } = await import('../../test/support/tls-cert.ts');
+    const { environment, SERVICE_ACCOUNT_DIR } = await import('./kube/client.ts');
+    const cert = selfSignedCert(dir.path, 'apiserver');
+    const server = await FakeKubeApiServer.start({ tls: { cert: cert.cert.toString(), key: cert.key.toString() }, token: 'sa-token' });
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    try {
+      const root = join(dir.path, 'sa-root');
+      mkdirSync(join(root, SERVICE_ACCOUNT_DIR), { recursive: true });
+      writeFileSync(join(root, SERVICE_ACCOUNT_DIR, 'token'), 'sa-token');
+      writeFileSync(join(root, SERVICE_ACCOUNT_DIR, 'namespace'), 'monitoring');
+      copyFileSync(cert.certFile, join(root, SERVICE_ACCOUNT_DIR, 'ca.crt'));
+      process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+      process.env.KUBERNETES_SERVICE_PORT = new URL(server.url).port;
+      const env = environment('serviceAccount', { serviceAccountRoot: root });
+      assert.equal(env.kind, 'kubernetes');
+      server.apply('pods', pod('a', 'uid-a', '10.244.0.1'));
+      const list = await new Resources((env as { kubeConfig: KubeConfig }).kubeConfig).pods({ nodeName: 'node-a' }).list();
+      assert.deepEqual(list.items.map((p) => (p as { metadata: { name: string } }).metadata.name), ['a']);
+      assert.equal(server.requests.at(-1)!.status, 200);
+      // Without a token file: not in a pod after all.
+      const none = environment('serviceAccount', { serviceAccountRoot: join(dir.path, 'nowhere') });
+      assert.equal(none.kind, 'host');
+    } finally {
+      process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      await server.stop();
+    }
+  });
+});
