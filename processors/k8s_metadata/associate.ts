@@ -46,8 +46,15 @@ export class Associator {
     if (this.#wantProcess) {
       const pid = find(attrs, this.#pidAttribute);
       if (pid) {
-        const p = this.#deps.processes.get(Number(anyValueToString(pid.value)));
-        if (p) out.process = p;
+        // Once per pid per batch: a batch of kernel data names the same few processes many times.
+        const key = `process\u0000${anyValueToString(pid.value)}`;
+        let p = cache.get(key);
+        if (p === undefined) {
+          const info = this.#deps.processes.get(Number(anyValueToString(pid.value)));
+          p = info ? { process: info } : null;
+          cache.set(key, p);
+        }
+        if (p?.process) out.process = p.process;
       }
     }
     for (const source of this.#sources) {
