@@ -149,6 +149,20 @@ describe('tcp_drop receiver: real programs, real traffic in network namespaces',
     ]);
   });
 
+  it('a dual-stack listener: its IPv4 connections are IPv4 on both sides, owned by the server and the client', async () => {
+    const r = await setUp({ events: ['connections'] });
+    const { a, b } = pair;
+    const server = await b.server(['::', '8080']);
+    const sent = await a.peerResult<SendResult>(['send', b.address, '8080', '5000', '2']);
+    await a.waitForQuietSockets();
+    await expectTotals(r, [
+      { name: 'tcp.connections.opened', total: 4 },
+      { name: 'tcp.connections.opened', want: { 'network.type': 'ipv4', 'network.local.address': b.address, 'network.local.port': 8080, 'network.peer.address': a.address, 'network.peer.port': undefined, 'process.pid': server.pid }, total: 2 },
+      { name: 'tcp.connections.opened', want: { 'network.type': 'ipv4', 'network.local.address': a.address, 'network.local.port': undefined, 'network.peer.port': 8080, 'process.pid': sent.pid }, total: 2 },
+      { name: 'tcp.bytes.received', want: { 'network.type': 'ipv4', 'process.pid': server.pid }, total: 2 * (5000 + 1) },
+    ]);
+  });
+
   it('logs: one record per drop with reason and exact ports; beyond max_per_second they are counted, not sent', async () => {
     const r = await setUp({ logs: { enabled: true, max_per_second: 5 } }, { logs: true });
     const { a, b } = pair;
