@@ -72,6 +72,8 @@ export class K8sMetadataProcessor<S extends Signal> implements Processor<S> {
   readonly #core: Core;
   readonly #config: K8sMetadataConfig;
   readonly #associations: Counter;
+  /** Attributes extracted per pod (and container) in the current batch: items of one pod share them. */
+  readonly #extracted = new Map<string, Record<string, string>>();
 
   constructor(settings: CreateSettings, config: K8sMetadataConfig, signal: S, next: Consumer<S>) {
     this.#signal = signal;
@@ -96,6 +98,7 @@ export class K8sMetadataProcessor<S extends Signal> implements Processor<S> {
       counts.set(k, (counts.get(k) ?? 0) + 1);
     };
     const cache = new Map<string, Resolved | null>();
+    this.#extracted.clear();
     const host = Object.entries(this.#core.hostAttributes);
     for (const group of groups(this.#signal, data)) {
       const r = this.#core.associator.resolve(group.resource, cache);
@@ -124,11 +127,16 @@ export class K8sMetadataProcessor<S extends Signal> implements Processor<S> {
   #apply(list: KeyValue[], r: Resolved): void {
     const extract = this.#config.extract;
     if (r.pod) {
-      const attrs = this.#core.extractor.attributes(r.pod, extract.metadata, true);
-      const service = attrs['service.name'];
-      delete attrs['service.name'];
-      for (const [k, v] of Object.entries(attrs)) insert(list, k, v);
-      if (service) this.#serviceName(list, service);
+      const key = `own\u0000${r.pod.pod.uid}\u0000${r.pod.container?.id ?? ''}`;
+      let attrs = this.#extracted.get(key);
+      if (!attrs) {
+        attrs = this.#core.extractor.attributes(r.pod, extract.metadata, true);
+        this.#extracted.set(key, attrs);
+      }
+      for (const [k, v] of Object.entries(attrs)) {
+        if (k === 'service.name') this.#serviceName(list, v);
+        else insert(list, k, v);
+      }
     }
     if (r.containerId && extract.metadata.includes('container.id')) insert(list, 'container.id', r.containerId);
     if (r.process) {
@@ -159,7 +167,12 @@ export class K8sMetadataProcessor<S extends Signal> implements Processor<S> {
     if (address === undefined) return undefined;
     const pod = this.#core.pods!.byAddress(address, port === undefined ? undefined : Number(port));
     if (!pod) return false;
-    const attrsOfPeer = this.#core.extractor.attributes({ pod }, c.metadata, false);
+    const key = `peer\u0000${pod.uid}`;
+    let attrsOfPeer = this.#extracted.get(key);
+    if (!attrsOfPeer) {
+      attrsOfPeer = this.#core.extractor.attributes({ pod }, c.metadata, false);
+      this.#extracted.set(key, attrsOfPeer);
+    }
     for (const [k, v] of Object.entries(attrsOfPeer)) insert(attrs, c.attribute_prefix + k, v);
     const service = attrsOfPeer['service.name'];
     if (c.set_peer_service && service) insert(attrs, 'peer.service', service);
