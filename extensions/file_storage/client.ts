@@ -40,7 +40,9 @@ async function lock(dir: string, timeoutMs: number): Promise<string> {
     const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(owner) || owner <= 0 || (owner !== process.pid && !isAlive(owner))) {
       // Left by a process that died (kill -9): take it over.
-      await unlink(path).catch(() => {});
+      await unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw new Error(`cannot take over ${path}, left by a process that is gone: ${error.message}`, { cause: error });
+      });
       continue;
     }
     if (Date.now() >= deadline) {
@@ -66,7 +68,10 @@ export class FileClient implements StorageClient {
   }
 
   static async open(dir: string, options: { fsync: boolean; timeoutMs: number; logger: Logger }): Promise<FileClient> {
-    await mkdir(dir, { recursive: true });
+    // Not recursive: the extension's directory exists, and a plain mkdir reports the real cause (EROFS, EACCES, ENOSPC).
+    await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw new Error(`cannot create ${dir}: ${error.message}`, { cause: error });
+    });
     const lockPath = await lock(dir, options.timeoutMs);
     try {
       // A .tmp file is a write that never completed: its batch was never acknowledged.

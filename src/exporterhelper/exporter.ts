@@ -46,6 +46,7 @@ export class HelperExporter<S extends Signal> implements Exporter<S> {
   private readonly direct = new Set<Promise<void>>();
   private state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
   private lastRefusalLog = 0;
+  private lastRefusalReason = '';
   private suppressedRefusals = 0;
 
   constructor(signal: S, settings: CreateSettings, config: ExporterHelperConfig, sender: Sender<S>, options: HelperOptions = {}) {
@@ -158,10 +159,13 @@ export class HelperExporter<S extends Signal> implements Exporter<S> {
 
   private logRefusal(error: ConsumerError, items: number): void {
     const now = Date.now();
-    if (now - this.lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) {
+    // The same refusal again (a full queue refuses many) is logged once per interval; a new reason at once.
+    const reason = error.message.replace(/\d+/g, '#');
+    if (reason === this.lastRefusalReason && now - this.lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) {
       this.suppressedRefusals++;
       return;
     }
+    this.lastRefusalReason = reason;
     this.settings.logger.error('Exporting failed. Rejecting data.', {
       error: error.message,
       rejected_items: items,
