@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { getAttribute, type PlainValue } from '../../src/pdata/common.ts';
+import type { LogRecord, LogsData } from '../../src/pdata/logs.ts';
+import type { HistogramDataPoint, MetricsData, NumberDataPoint, ResourceMetrics } from '../../src/pdata/metrics.ts';
+import { type RecordingTelemetry, SinkConsumer, captureLogger, recordingTelemetry, testSettings } from '../../test/support/component-harness.ts';
+import { jvmUsdtConfigSchema } from './config.ts';
+import { JvmUsdtReceiver } from './receiver.ts';
 
 export interface Jdk {
   /** Short name for test titles: debian-17, temurin-25. */
@@ -192,4 +198,95 @@ export async function until<T>(what: string, cond: () => T | undefined | Promise
     if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+// ---- the receiver under test ---------------------------------------------------------------------
+
+
+let instances = 0;
+
+export interface RunningReceiver {
+  receiver: JvmUsdtReceiver;
+  metrics: SinkConsumer<'metrics'>;
+  logs: SinkConsumer<'logs'>;
+  telemetry: RecordingTelemetry;
+  /** What the receiver logged. */
+  logLines: string[];
+  /** Resolves after `n` more metric batches (default 2: one may have been read before the caller's last action). */
+  nextBatches(n?: number, timeoutMs?: number): Promise<MetricsData>;
+  stop(): Promise<void>;
+}
+
+/** Starts a jvm_usdt receiver made directly (the factory only wires consumers; the CLI test goes through it). */
+export async function startReceiver(config: Record<string, unknown>, options: { logs?: boolean } = {}): Promise<RunningReceiver> {
+  const parsed = jvmUsdtConfigSchema.parse(config);
+  const telemetry = recordingTelemetry();
+  const { logger, lines } = captureLogger('debug');
+  const metrics = new SinkConsumer<'metrics'>();
+  const logs = new SinkConsumer<'logs'>();
+  const receiver = new JvmUsdtReceiver(testSettings(`jvm_usdt/t${++instances}`, 'receiver', 'metrics', { telemetry, logger }), parsed);
+  receiver.metricsConsumer = metrics;
+  if (options.logs) receiver.logsConsumer = logs;
+  await receiver.start();
+  const nextBatches = async (n = 2, timeoutMs = 30_000) => {
+    const want = metrics.received.length + n;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      metrics.waitFor(want),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no metrics batch #${want} within ${timeoutMs} ms`)), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    return metrics.received.at(-1)!;
+  };
+  return { receiver, metrics, logs, telemetry, logLines: lines, nextBatches, stop: () => receiver.shutdown() };
+}
+
+/** The resource of a pid in a batch. */
+export function resourceOf(data: MetricsData | undefined, pid: number): ResourceMetrics | undefined {
+  return data?.resourceMetrics.find((rm) => getAttribute(rm.resource.attributes, 'process.pid') === BigInt(pid));
+}
+
+type Want = Record<string, PlainValue | undefined>;
+
+function matches(attrs: NumberDataPoint['attributes'], want: Want): boolean {
+  return Object.entries(want).every(([k, v]) => (v === undefined ? getAttribute(attrs, k) === undefined : getAttribute(attrs, k) === (typeof v === 'number' ? BigInt(v) : v)));
+}
+
+function metricOf(rm: ResourceMetrics | undefined, name: string) {
+  return rm?.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === name);
+}
+
+/** The value of a sum's point for a pid (undefined when absent). */
+export function sumValue(data: MetricsData | undefined, pid: number, name: string, want: Want = {}): number | undefined {
+  const m = metricOf(resourceOf(data, pid), name);
+  if (!m || m.data.type !== 'sum') return undefined;
+  const p = m.data.dataPoints.find((x) => matches(x.attributes, want));
+  return p?.asInt !== undefined ? Number(p.asInt) : p?.asDouble;
+}
+
+export function sumPoints(data: MetricsData | undefined, pid: number, name: string): NumberDataPoint[] {
+  const m = metricOf(resourceOf(data, pid), name);
+  return m?.data.type === 'sum' ? m.data.dataPoints : [];
+}
+
+export function histogram(data: MetricsData | undefined, pid: number, name: string, want: Want = {}): HistogramDataPoint | undefined {
+  const m = metricOf(resourceOf(data, pid), name);
+  if (!m || m.data.type !== 'histogram') return undefined;
+  return m.data.dataPoints.find((x) => matches(x.attributes, want));
+}
+
+/** Every log record for a pid received so far. */
+export function logRecordsOf(batches: readonly LogsData[], pid: number): LogRecord[] {
+  return batches.flatMap((b) => b.resourceLogs.filter((rl) => getAttribute(rl.resource.attributes, 'process.pid') === BigInt(pid)).flatMap((rl) => rl.scopeLogs.flatMap((s) => s.logRecords)));
+}
+
+/** Perf-event attachments (uprobes: libbpf 1.1 attaches them as perf events) of the given program ids, as bpftool sees them. */
+export function perfAttachments(programIds: readonly number[]): { pid: number; fd: number; prog_id: number; filename?: string }[] {
+  const out = JSON.parse(execFileSync('bpftool', ['perf', 'show', '--json'], { encoding: 'utf8' }) || '[]') as { pid: number; fd: number; prog_id: number; filename?: string }[];
+  const ids = new Set(programIds);
+  return out.filter((a) => ids.has(a.prog_id));
+}
+
+/** Ids of every loaded BPF program (bpftool prog show). */
+export function loadedProgramIds(): Set<number> {
+  return new Set((JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
 }
