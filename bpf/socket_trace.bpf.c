@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * socket_trace: the payloads of the TCP and Unix stream connections processes read and write,
+ * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis). Raw syscall
+ * tracepoints only: one program on raw_syscalls:sys_enter, one on sys_exit, dispatching on the
+ * syscall id (bench/socket_trace-hooks.ts measured this at about half the cost per socket
+ * syscall of the per-syscall tracepoints, which build a perf record before each program runs).
+ *
+ * Connections are tracked by (tgid, fd). An entry is made at accept()/connect() exit, or, for an
+ * fd first met in a read or write (connections older than the programs, a socket accepted by a
+ * parent before fork(), as PostgreSQL does), by resolving the fd to its socket once; fds that
+ * are no stream socket get an entry too (protocol NONE), so they cost one lookup from then on.
+ * Every entry gets a new id, so a reused fd never continues another connection's stream.
+ *
+ * The first bytes of a connection decide (a small sniff per enabled protocol) whether anything is
+ * sent: a connection matching no protocol within a few payloads is never reported. Matching ones
+ * send an open record, then per syscall a capped prefix of the payload (and its last bytes when
+ * truncated), with the stream position so user space sees records the full ring dropped.
+ *
+ * Syscall arguments are read at exit from the task's saved user registers (the kernel leaves
+ * them as the process passed them); only the entry time of writes is kept from sys_enter.
+ */
+#include "common.h"
+#include "ringbuf.h"
+#include "socket_trace.h"
+#include <bpf/bpf_endian.h>
+
+BPFCOL_LICENSE;
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MSG_PEEK 2
+#define EINPROGRESS 115
+
+/* x86-64 syscall numbers. */
+#define NR_read 0
+#define NR_write 1
+#define NR_close 3
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_splice 275
+#define NR_accept4 288
+
+/* Payloads looked at before a connection is given up as matching no protocol. */
+#define ST_SNIFF_TRIES 4
+/* iovecs of one readv/writev/recvmsg/sendmsg captured. */
+#define ST_IOV_MAX 16
+
+/* ---- configuration (set by user space before load) ---------------------------------------- */
+const volatile __u32 self_tgid = 0;         /* bpfcol itself: never traced */
+const volatile __u32 protocols = 0;         /* ST_PROTO_BIT(ST_PROTO_*) */
+const volatile __u32 capture_bytes = 4096;  /* head captured per syscall, <= ST_CAPTURE_MAX */
+const volatile __u32 filter_pids = 0;       /* 1: only tgids in pid_filter */
+const volatile __u32 n_ports = 0;           /* keep connections with a local or peer port listed */
+const volatile __u16 ports[ST_FILTER_MAX] = {};
+const volatile __u32 n_exes = 0;            /* keep processes whose executable's base name is listed */
+const volatile char exes[ST_FILTER_MAX][ST_EXE_LEN] = {};
+const volatile __u64 wakeup_bytes = 65536;  /* wake user space up once the ring holds this much */
+
+/* ---- maps ---------------------------------------------------------------------------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct st_conn_key);
+	__type(value, struct st_conn);
+} conns SEC(".maps");
+
+/* Sockets seen at accept()/connect(), by struct sock address: the role of a socket whose fd
+ * reaches a read or write in another process (a child after fork()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} sock_roles SEC(".maps");
+
+/* filter_pids: the tgids to trace (user space fills it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ST_FILTER_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+/* n_exes: whether a process's executable is listed, decided once per process. */
+struct proc_verdict {
+	__u64 start_time;
+	__u8 wanted;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct proc_verdict);
+} procs SEC(".maps");
+
+/* Entry time of the write-family syscall the thread is in. */
+struct write_entry {
+	__u64 ts;
+	__s64 id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct write_entry);
+} write_entries SEC(".maps");
+
+/* Where a data record is put together before it is copied into the ring at its real size. */
+struct data_scratch {
+	struct st_data_event hdr;
+	/* head (<= ST_CAPTURE_MAX) then tail (<= ST_TAIL_MAX); sized for the masks the verifier sees */
+	__u8 data[2 * ST_CAPTURE_MAX + 2 * ST_TAIL_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_scratch);
+} scratch SEC(".maps");
+
+BPFCOL_RINGBUF(events, 1 << 23);
+BPFCOL_COUNTER(conns_full);          /* connections not tracked: conns map full */
+BPFCOL_COUNTER(truncated);           /* payloads longer than capture_bytes (sent cut) */
+BPFCOL_COUNTER(ignored_conns);       /* connections that matched no enabled protocol */
+
+BPFCOL_BTF_STRUCT(st_open_event);
+BPFCOL_BTF_STRUCT(st_data_event);
+BPFCOL_BTF_STRUCT(st_close_event);
+BPFCOL_BTF_STRUCT(st_conn);
+BPFCOL_BTF_STRUCT(st_conn_key);
+
+static __u64 next_conn_id = 0;
+
+/* ---- processes ----------------------------------------------------------------------------- */
+static __always_inline __u64 process_start(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return t->group_leader->start_time;
+}
+
+static __always_inline bool exe_listed(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	const unsigned char *name = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+	char exe[ST_EXE_LEN] = {};
+
+	if (!name || bpf_probe_read_kernel_str(exe, sizeof(exe), name) <= 0)
+		return false;
+	for (__u32 i = 0; i < ST_FILTER_MAX; i++) {
+		if (i >= n_exes)
+			break;
+		bool same = true;
+		for (__u32 j = 0; j < ST_EXE_LEN; j++) {
+			if (exe[j] != exes[i][j]) {
+				same = false;
+				break;
+			}
+			if (exe[j] == 0)
+				break;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the current process is traced at all: the first check after the syscall id. */
+static __always_inline bool process_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return false;
+	if (n_exes) {
+		__u64 start = process_start();
+		struct proc_verdict *v = bpf_map_lookup_elem(&procs, &tgid);
+
+		if (v && v->start_time == start)
+			return v->wanted;
+		struct proc_verdict nv = { .start_time = start, .wanted = exe_listed() };
+
+		bpf_map_update_elem(&procs, &tgid, &nv, BPF_ANY); /* LRU: a miss only costs a recheck */
+		return nv.wanted;
+	}
+	return true;
+}
+
+/* ---- sockets ------------------------------------------------------------------------------- */
+static __always_inline struct file *fd_file(__u32 fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **files;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &files[fd]))
+		return NULL;
+	return f;
+}
+
+/* The struct sock of a TCP (v4/v6) or Unix stream socket fd, or NULL. */
+static __always_inline struct sock *stream_sock(__u32 fd, __u8 *family)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = (struct socket *)BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (*family != AF_INET && *family != AF_INET6 && *family != AF_UNIX)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void read_addresses(struct st_conn *c, struct sock *sk)
+{
+	if (c->family == AF_INET) {
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_daddr);
+	} else if (c->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	if (c->family != AF_UNIX) {
+		c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+}
+
+static __always_inline bool port_listed(__u16 lport, __u16 rport)
+{
+	for (__u32 i = 0; i < ST_FILTER_MAX; i++) {
+		if (i >= n_ports)
+			break;
+		if (ports[i] == lport || ports[i] == rport)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Makes the entry of (tgid, fd): a traced connection when fd is a stream socket passing the
+ * filters, else an untraced one (protocol NONE) so the next syscall on fd stops at the lookup.
+ */
+static __noinline struct st_conn *track(struct st_conn_key *key, __u8 role, __u64 start)
+{
+	struct st_conn c = {};
+	struct sock *sk = stream_sock(key->fd, &c.family);
+
+	c.start_time = start;
+	c.ts = bpf_ktime_get_ns();
+	c.protocol = ST_PROTO_NONE;
+	if (sk) {
+		__u64 skey = (__u64)sk;
+
+		c.sk = skey;
+		c.id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+		read_addresses(&c, sk);
+		if (role == ST_ROLE_UNKNOWN) {
+			__u8 *known = bpf_map_lookup_elem(&sock_roles, &skey);
+
+			if (known)
+				role = *known;
+		} else {
+			bpf_map_update_elem(&sock_roles, &skey, &role, BPF_ANY); /* LRU */
+		}
+		c.role = role;
+		if (!n_ports || (c.family != AF_UNIX && port_listed(c.lport, c.rport)))
+			c.protocol = ST_PROTO_UNKNOWN;
+	}
+	if (bpfcol_map_update_counted(&conns, key, &c, BPF_ANY, &conns_full))
+		return NULL;
+	return bpf_map_lookup_elem(&conns, key);
+}
+
+/* ---- protocol sniffing: does a payload start a request or a response of an enabled protocol? */
+#define SNIFF_REQUEST 1
+#define SNIFF_RESPONSE 2
+
+static __always_inline __u32 be32(const __u8 *b)
+{
+	return ((__u32)b[0] << 24) | ((__u32)b[1] << 16) | ((__u32)b[2] << 8) | b[3];
+}
+
+static __always_inline bool is4(const __u8 *b, char c0, char c1, char c2, char c3)
+{
+	return b[0] == c0 && b[1] == c1 && b[2] == c2 && b[3] == c3;
+}
+
+static __always_inline int sniff_http(const __u8 *b, __u32 n)
+{
+	if (n < 5)
+		return 0;
+	if (is4(b, 'G', 'E', 'T', ' ') || is4(b, 'P', 'U', 'T', ' ') || (is4(b, 'P', 'O', 'S', 'T') && b[4] == ' ') ||
+	    (is4(b, 'H', 'E', 'A', 'D') && b[4] == ' ') || is4(b, 'D', 'E', 'L', 'E') || is4(b, 'P', 'A', 'T', 'C') ||
+	    is4(b, 'O', 'P', 'T', 'I') || is4(b, 'T', 'R', 'A', 'C'))
+		return SNIFF_REQUEST;
+	if (n >= 8 && is4(b, 'H', 'T', 'T', 'P') && b[4] == '/' && b[5] == '1' && b[6] == '.')
+		return SNIFF_RESPONSE;
+	return 0;
+}
+
+static __always_inline int sniff_postgres(const __u8 *b, __u32 n)
+{
+	if (n >= 8) {
+		__u32 len = be32(b), code = be32(b + 4);
+
+		/* StartupMessage (protocol 3.0), SSLRequest, GSSENCRequest, CancelRequest */
+		if ((code == 0x00030000 && len >= 9 && len < 10000) ||
+		    ((code == 80877103 || code == 80877104) && len == 8) || (code == 80877102 && len == 16))
+			return SNIFF_REQUEST;
+	}
+	if (n >= 6) {
+		__u32 len = be32(b + 1);
+
+		/* Query, Parse (mid-stream): a plausible length and text */
+		if ((b[0] == 'Q' || b[0] == 'P') && len >= 5 && len < (1 << 24) && b[5] >= 0x20 && b[5] < 0x7f)
+			return SNIFF_REQUEST;
+		/* AuthenticationRequest: the server's first message */
+		if (b[0] == 'R' && len >= 8 && len < 2048 && n >= 9 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] <= 12)
+			return SNIFF_RESPONSE;
+	}
+	return 0;
+}
+
+static __always_inline int sniff_mysql(const __u8 *b, __u32 n)
+{
+	if (n < 6)
+		return 0;
+	__u32 len = b[0] | ((__u32)b[1] << 8) | ((__u32)b[2] << 16);
+
+	/* the server's greeting: protocol 10, then a version like "10.11.6-MariaDB" */
+	if (b[3] == 0 && b[4] == 0x0a && b[5] >= '1' && b[5] <= '9' && len >= 40 && len < 1024)
+		return SNIFF_RESPONSE;
+	/* COM_QUERY, COM_STMT_PREPARE (mid-stream) */
+	if (b[3] == 0 && (b[4] == 0x03 || b[4] == 0x16) && len >= 2 && b[5] >= 0x20 && b[5] < 0x7f)
+		return SNIFF_REQUEST;
+	return 0;
+}
+
+static __always_inline int sniff_redis(const __u8 *b, __u32 n)
+{
+	/* a command: an array of bulk strings, *<count>\r\n$<len>\r\n */
+	if (n < 6 || b[0] != '*' || b[1] < '1' || b[1] > '9')
+		return 0;
+	if (b[2] == '\r' && b[3] == '\n' && b[4] == '$')
+		return SNIFF_REQUEST;
+	if (b[2] >= '0' && b[2] <= '9' && b[3] == '\r' && b[4] == '\n' && b[5] == '$')
+		return SNIFF_REQUEST;
+	return 0;
+}
+
+/* Sets c->protocol (and c->role if unknown) when the payload's start matches. */
+static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir)
+{
+	__u8 b[16];
+	int kind = 0;
+	__u8 proto = 0;
+
+	__builtin_memcpy(b, data, sizeof(b)); /* data has room: only the first n are meaningful */
+	if ((protocols & ST_PROTO_BIT(ST_PROTO_HTTP1)) && (kind = sniff_http(b, n)))
+		proto = ST_PROTO_HTTP1;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_REDIS)) && (kind = sniff_redis(b, n)))
+		proto = ST_PROTO_REDIS;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_POSTGRES)) && (kind = sniff_postgres(b, n)))
+		proto = ST_PROTO_POSTGRES;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_MYSQL)) && (kind = sniff_mysql(b, n)))
+		proto = ST_PROTO_MYSQL;
+	if (!proto)
+		return false;
+	/* requests flow from client to server: who sent this one tells the role when unknown */
+	__u8 role = (kind == SNIFF_REQUEST) == (dir == ST_EGRESS) ? ST_ROLE_CLIENT : ST_ROLE_SERVER;
+
+	if (c->role == ST_ROLE_UNKNOWN)
+		c->role = role;
+	else if (c->role != role)
+		return false; /* a server sending something that looks like a request: not this protocol */
+	c->protocol = proto;
+	return true;
+}
+
+/* ---- records --------------------------------------------------------------------------------- */
+static __always_inline __u64 ring_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void read_unix_path(struct st_open_event *e, struct sock *sk, __u8 role)
+{
+	struct unix_sock *u = (struct unix_sock *)sk;
+	struct unix_address *addr = BPF_CORE_READ(u, addr);
+
+	/* an accepted socket carries its listener's address; a client finds it on its peer */
+	if (!addr || role == ST_ROLE_CLIENT) {
+		struct unix_sock *peer = (struct unix_sock *)BPF_CORE_READ(u, peer);
+
+		if (peer)
+			addr = BPF_CORE_READ(peer, addr);
+	}
+	if (!addr)
+		return;
+	__u32 len = BPF_CORE_READ(addr, len);
+
+	if (len <= 2) /* sun_family alone: unnamed */
+		return;
+	len -= 2;
+	if (len > 108) /* sizeof(sun_path) */
+		len = 108;
+	asm volatile("%0 &= 127" : "+r"(len)); /* a bound the verifier sees, whatever the compiler does */
+	bpf_probe_read_kernel(e->path, len, &addr->name[0].sun_path);
+}
+
+static __noinline bool send_open(struct st_conn *c, struct st_conn_key *key)
+{
+	struct st_open_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
+
+	if (!e)
+		return false;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = ST_EV_OPEN;
+	e->role = c->role;
+	e->protocol = c->protocol;
+	e->family = c->family;
+	e->tgid = key->tgid;
+	e->fd = key->fd;
+	e->conn_id = c->id;
+	e->ts = c->ts;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->start_time = c->start_time;
+	e->lport = c->lport;
+	e->rport = c->rport;
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	BPF_CORE_READ_STR_INTO(&e->comm, t, group_leader, comm);
+	if (c->family == AF_UNIX)
+		read_unix_path(e, (struct sock *)c->sk, c->role);
+	bpf_ringbuf_submit(e, ring_flags());
+	return true;
+}
+
+/* Copies up to want bytes spread over iovecs into dst (which has 2 * ST_CAPTURE_MAX bytes). */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 iovcnt, __u32 want)
+{
+	__u32 copied = 0;
+
+	for (__u32 i = 0; i < ST_IOV_MAX; i++) {
+		struct iovec v;
+
+		if (i >= iovcnt || copied >= want || copied >= ST_CAPTURE_MAX)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		__u64 n = v.iov_len;
+		__u32 at = copied;
+
+		if (n > want - copied)
+			n = want - copied;
+		if (n > ST_CAPTURE_MAX)
+			n = ST_CAPTURE_MAX;
+		/* bounds the verifier sees whatever the compiler does: at < ST_CAPTURE_MAX here */
+		asm volatile("%0 &= %1" : "+r"(at) : "i"(ST_CAPTURE_MAX - 1));
+		if (n && bpf_probe_read_user(dst + at, n, v.iov_base))
+			break;
+		copied += n;
+	}
+	return copied;
+}
+
+/* How a data syscall hands over its bytes. */
+#define VIA_BUF 0     /* read/write/recvfrom/sendto: (fd, buf) */
+#define VIA_IOV 1     /* readv/writev: (fd, iov, iovcnt) */
+#define VIA_MSG 2     /* recvmsg/sendmsg: (fd, msghdr) */
+#define VIA_NONE 3    /* sendfile/splice: bytes never in user memory */
+
+/* One data syscall (BPF functions take at most 5 arguments: these travel in a struct). */
+struct data_call {
+	__u64 ptr;       /* buf, iov or msghdr */
+	__u64 count;     /* iovcnt */
+	__s64 ret;       /* bytes moved */
+	__u64 ts_enter;  /* 0: unknown */
+	__u32 fd;
+	__u32 via;       /* VIA_* */
+};
+
+static __noinline int on_data(struct data_call *call, __u32 dir)
+{
+	__s64 ret = call->ret;
+	__u64 ptr = call->ptr;
+	__u32 via = call->via;
+
+	if (ret <= 0)
+		return 0;
+	__u32 fd = call->fd;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct st_conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
+
+	if (!process_wanted(key.tgid))
+		return 0;
+	__u64 start = process_start();
+	struct st_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c && c->start_time != start)
+		c = NULL; /* left by a process that is gone: replaced below */
+	if (!c) {
+		c = track(&key, ST_ROLE_UNKNOWN, start);
+		if (!c)
+			return 0;
+	}
+	if (c->protocol == ST_PROTO_NONE)
+		return 0;
+	__u64 position = __sync_fetch_and_add(&c->bytes[dir & 1], ret);
+	__u32 zero = 0;
+	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!s)
+		return 0;
+	__u32 want = ret < capture_bytes ? ret : capture_bytes;
+	__u32 head = 0, tail = 0;
+	__u8 flags = 0;
+
+	if (want > ST_CAPTURE_MAX)
+		want = ST_CAPTURE_MAX;
+	if (via == VIA_BUF) {
+		if (bpf_probe_read_user(s->data, want, (const void *)ptr) == 0)
+			head = want;
+	} else if (via == VIA_IOV) {
+		head = copy_iov(s->data, (const struct iovec *)ptr, call->count, want);
+	} else if (via == VIA_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)ptr) == 0)
+			head = copy_iov(s->data, msg.msg_iov, msg.msg_iovlen, want);
+	} else {
+		flags |= ST_DATA_NO_COPY;
+	}
+	if (head > ST_CAPTURE_MAX)
+		head = ST_CAPTURE_MAX;
+	asm volatile("%0 &= %1" : "+r"(head) : "i"(2 * ST_CAPTURE_MAX - 1));
+
+	if (c->protocol == ST_PROTO_UNKNOWN) {
+		if (!head || !sniff(c, s->data, head, dir)) {
+			if (head && ++c->sniffs >= ST_SNIFF_TRIES) {
+				c->protocol = ST_PROTO_NONE;
+				bpfcol_count(&ignored_conns, 1);
+			}
+			return 0;
+		}
+		flags |= ST_DATA_SNIFFED;
+	}
+	if (!(c->flags & ST_CONN_OPEN_SENT)) {
+		if (!send_open(c, &key))
+			return 0; /* counted in events_lost; the next payload tries again */
+		c->flags |= ST_CONN_OPEN_SENT;
+	}
+	if ((__u64)ret > head && via != VIA_NONE) {
+		bpfcol_count(&truncated, 1);
+		/* the end of a plain buffer: where terminators are (ReadyForQuery, EOF packets, last chunk) */
+		if (via == VIA_BUF && (__u64)ret - head >= 1) {
+			__u64 t = (__u64)ret - head;
+
+			if (t > ST_TAIL_MAX)
+				t = ST_TAIL_MAX;
+			asm volatile("%0 &= %1" : "+r"(t) : "i"(2 * ST_TAIL_MAX - 1));
+			if (bpf_probe_read_user(s->data + head, t, (const void *)(ptr + ret - t)) == 0) {
+				tail = t;
+				flags |= ST_DATA_TAIL;
+			}
+		}
+	}
+	s->hdr.kind = ST_EV_DATA;
+	s->hdr.direction = dir;
+	s->hdr.flags = flags;
+	s->hdr._pad0 = 0;
+	s->hdr.tgid = key.tgid;
+	s->hdr.conn_id = c->id;
+	s->hdr.ts_exit = bpf_ktime_get_ns();
+	s->hdr.ts_enter = call->ts_enter ? call->ts_enter : s->hdr.ts_exit;
+	s->hdr.position = position;
+	s->hdr.bytes = ret;
+	s->hdr.head_len = head;
+	s->hdr.tail_len = tail;
+	s->hdr.tid = (__u32)pid_tgid;
+	asm volatile("%0 &= %1" : "+r"(tail) : "i"(2 * ST_TAIL_MAX - 1));
+	__u64 size = sizeof(s->hdr) + head + tail;
+	/* as bpfcol_ringbuf_output, with the wake-up policy */
+	if (bpf_ringbuf_output(&events, s, size, ring_flags()))
+		bpfcol_count(&events_lost, 1);
+	return 0;
+}
+
+static __noinline int on_new_socket(__u32 fd, __u8 role)
+{
+	struct st_conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+
+	if (!process_wanted(key.tgid))
+		return 0;
+	track(&key, role, process_start());
+	return 0;
+}
+
+static __noinline int on_close(__u32 fd)
+{
+	struct st_conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct st_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (!c)
+		return 0;
+	if ((c->flags & ST_CONN_OPEN_SENT) && c->protocol != ST_PROTO_NONE) {
+		struct st_close_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
+
+		if (e) {
+			e->kind = ST_EV_CLOSE;
+			e->_pad0[0] = e->_pad0[1] = e->_pad0[2] = 0;
+			e->tgid = key.tgid;
+			e->conn_id = c->id;
+			e->ts = bpf_ktime_get_ns();
+			e->bytes_egress = c->bytes[ST_EGRESS];
+			e->bytes_ingress = c->bytes[ST_INGRESS];
+			bpf_ringbuf_submit(e, ring_flags());
+		}
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* ---- hooks ----------------------------------------------------------------------------------- */
+SEC("raw_tracepoint/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__s64 id = ctx->args[1];
+
+	switch (id) {
+	case NR_write:
+	case NR_writev:
+	case NR_sendto:
+	case NR_sendmsg:
+	case NR_sendfile:
+	case NR_splice:
+		break;
+	default:
+		return 0;
+	}
+	struct write_entry *w = bpf_task_storage_get(&write_entries, bpf_get_current_task_btf(), 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (w) {
+		w->ts = bpf_ktime_get_ns();
+		w->id = id;
+	}
+	return 0;
+}
+
+static __always_inline __u64 write_entry_ts(__s64 id)
+{
+	struct write_entry *w = bpf_task_storage_get(&write_entries, bpf_get_current_task_btf(), 0, 0);
+
+	return w && w->id == id ? w->ts : 0;
+}
+
+static __always_inline int data(__u64 fd, __u64 ptr, __u64 count, __s64 ret, __u32 dir, __u32 via, __u64 ts_enter)
+{
+	struct data_call call = { .ptr = ptr, .count = count, .ret = ret, .ts_enter = ts_enter, .fd = fd, .via = via };
+
+	return on_data(&call, dir);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__s64 id = regs->orig_ax;
+	__s64 ret = ctx->args[1];
+
+	switch (id) {
+	case NR_read:
+		return data(regs->di, regs->si, 0, ret, ST_INGRESS, VIA_BUF, 0);
+	case NR_recvfrom:
+		if (regs->r10 & MSG_PEEK)
+			return 0;
+		return data(regs->di, regs->si, 0, ret, ST_INGRESS, VIA_BUF, 0);
+	case NR_write:
+	case NR_sendto:
+		return data(regs->di, regs->si, 0, ret, ST_EGRESS, VIA_BUF, write_entry_ts(id));
+	case NR_readv:
+		return data(regs->di, regs->si, regs->dx, ret, ST_INGRESS, VIA_IOV, 0);
+	case NR_writev:
+		return data(regs->di, regs->si, regs->dx, ret, ST_EGRESS, VIA_IOV, write_entry_ts(id));
+	case NR_recvmsg:
+		if (regs->dx & MSG_PEEK)
+			return 0;
+		return data(regs->di, regs->si, 0, ret, ST_INGRESS, VIA_MSG, 0);
+	case NR_sendmsg:
+		return data(regs->di, regs->si, 0, ret, ST_EGRESS, VIA_MSG, write_entry_ts(id));
+	case NR_sendfile:
+		return data(regs->di, 0, 0, ret, ST_EGRESS, VIA_NONE, write_entry_ts(id));
+	case NR_splice:
+		/* into a socket (fd_out) or out of one (fd_in) */
+		data(regs->dx, 0, 0, ret, ST_EGRESS, VIA_NONE, write_entry_ts(id));
+		return data(regs->di, 0, 0, ret, ST_INGRESS, VIA_NONE, 0);
+	case NR_accept:
+	case NR_accept4:
+		if (ret >= 0)
+			on_new_socket(ret, ST_ROLE_SERVER);
+		return 0;
+	case NR_connect:
+		if (ret == 0 || ret == -EINPROGRESS)
+			on_new_socket(regs->di, ST_ROLE_CLIENT);
+		return 0;
+	case NR_close:
+		return on_close(regs->di);
+	}
+	return 0;
+}

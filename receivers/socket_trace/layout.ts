@@ -1,0 +1,112 @@
+// The kernel records as TypeScript decodes them. Mirrors bpf/socket_trace.h: keep the two in step
+// (kernel.ts checks every layout against the object's BTF when it loads).
+import { defineStruct } from '../../src/bpf/layout.ts';
+
+export const EV_OPEN = 1;
+export const EV_DATA = 2;
+export const EV_CLOSE = 3;
+
+export const EGRESS = 0;
+export const INGRESS = 1;
+export type Direction = typeof EGRESS | typeof INGRESS;
+
+export const ROLE_UNKNOWN = 0;
+export const ROLE_CLIENT = 1;
+export const ROLE_SERVER = 2;
+
+/** ST_PROTO_* */
+export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, NONE: 255 } as const;
+
+/** st_data_event.flags */
+export const DATA_TAIL = 1;
+export const DATA_SNIFFED = 2;
+export const DATA_NO_COPY = 4;
+
+/** Bounds compiled into the program. */
+export const CAPTURE_MAX = 8192;
+export const TAIL_MAX = 64;
+export const FILTER_MAX = 16;
+export const EXE_LEN = 32;
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+// Mirrors struct st_open_event in bpf/socket_trace.h.
+export const OpenEvent = defineStruct({
+  kind: 'u8',
+  role: 'u8',
+  protocol: 'u8',
+  family: 'u8',
+  tgid: 'u32',
+  conn_id: 'u64',
+  ts: 'u64',
+  cgroup_id: 'u64',
+  start_time: 'u64',
+  fd: 'u32',
+  lport: 'u16',
+  rport: 'u16',
+  laddr: ['u8', 16],
+  raddr: ['u8', 16],
+  comm: ['char', 16],
+  path: ['u8', 128],
+});
+export type OpenEvent = ReturnType<typeof OpenEvent.decode>;
+
+// Mirrors struct st_data_event in bpf/socket_trace.h (the payload follows it).
+export const DataEvent = defineStruct({
+  kind: 'u8',
+  direction: 'u8',
+  flags: 'u8',
+  _pad0: 'u8',
+  tgid: 'u32',
+  conn_id: 'u64',
+  ts_enter: 'u64',
+  ts_exit: 'u64',
+  position: 'u64',
+  bytes: 'u32',
+  head_len: 'u32',
+  tail_len: 'u32',
+  tid: 'u32',
+});
+
+// Mirrors struct st_close_event in bpf/socket_trace.h.
+export const CloseEvent = defineStruct({
+  kind: 'u8',
+  _pad0: ['u8', 3],
+  tgid: 'u32',
+  conn_id: 'u64',
+  ts: 'u64',
+  bytes_egress: 'u64',
+  bytes_ingress: 'u64',
+});
+export type CloseEvent = ReturnType<typeof CloseEvent.decode>;
+
+// Mirrors struct st_conn_key / struct st_conn in bpf/socket_trace.h (the connection table).
+export const ConnKey = defineStruct({ tgid: 'u32', fd: 'u32' });
+export const Conn = defineStruct({
+  id: 'u64',
+  sk: 'u64',
+  start_time: 'u64',
+  ts: 'u64',
+  bytes: ['u64', 2],
+  role: 'u8',
+  protocol: 'u8',
+  family: 'u8',
+  flags: 'u8',
+  sniffs: 'u8',
+  _pad0: 'u8',
+  lport: 'u16',
+  rport: 'u16',
+  _pad1: ['u8', 6],
+  laddr: ['u8', 16],
+  raddr: ['u8', 16],
+});
+
+export const LAYOUTS = {
+  st_open_event: OpenEvent,
+  st_data_event: DataEvent,
+  st_close_event: CloseEvent,
+  st_conn_key: ConnKey,
+  st_conn: Conn,
+} as const;
