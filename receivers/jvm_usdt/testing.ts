@@ -2,7 +2,7 @@
 // programs (testdata/*.java) compiled once per run, and a driver for the Workload JVM, which
 // answers every command with its own JMX view (one JSON line).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -78,6 +78,34 @@ export function debianJdk(): Jdk {
   const jdk = installedJdks().find((j) => j.home.includes('java-17-openjdk'));
   if (!jdk?.javac) throw new Error('Debian OpenJDK 17 (javac included) is not installed: apt-get install openjdk-17-jdk-headless');
   return jdk;
+}
+
+/**
+ * A copy of a JDK whose libjvm.so has no .note.stapsdt section (objcopy removes it): a HotSpot
+ * build without DTrace probes. Everything else is a symbolic link to the original.
+ */
+export function jdkWithoutProbes(jdk: Jdk): Jdk & { cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfcol-jdk-noprobes-'));
+  chmodSync(dir, 0o755);
+  const mirror = (from: string, to: string, keep: (name: string) => boolean) => {
+    mkdirSync(to, { recursive: true });
+    for (const e of readdirSync(from)) if (keep(e)) symlinkSync(join(from, e), join(to, e));
+  };
+  mirror(jdk.home, dir, (e) => e !== 'bin' && e !== 'lib');
+  mirror(join(jdk.home, 'bin'), join(dir, 'bin'), (e) => e !== 'java');
+  copyFileSync(join(jdk.home, 'bin/java'), join(dir, 'bin/java'));
+  chmodSync(join(dir, 'bin/java'), 0o755);
+  mirror(join(jdk.home, 'lib'), join(dir, 'lib'), (e) => e !== 'server');
+  mirror(join(jdk.home, 'lib/server'), join(dir, 'lib/server'), (e) => e !== 'libjvm.so');
+  execFileSync('objcopy', ['--remove-section', '.note.stapsdt', jdk.libjvm, join(dir, 'lib/server/libjvm.so')]);
+  return {
+    ...jdk,
+    name: `${jdk.name}-without-probes`,
+    home: dir,
+    java: join(dir, 'bin/java'),
+    libjvm: join(dir, 'lib/server/libjvm.so'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
