@@ -15,6 +15,7 @@ import { debugFactory } from './exporters/debug/factory.ts';
 import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts';
 import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
 import { resourcesFactory } from './receivers/resources/factory.ts';
+import { jvmUsdtFactory } from './receivers/jvm_usdt/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
@@ -27,6 +28,7 @@ export const factories: Factories = {
     otlpReceiverFactory,
     tcpDropFactory,
     resourcesFactory,
+    jvmUsdtFactory,
   ],
   processors: [
     attributesFactory,
