@@ -69,8 +69,9 @@ export class HelperExporter<S extends Signal> implements Exporter<S> {
       corruptedRecords: t.counter('exporter_queue_corrupted_records', 'Number of persistent queue records that could not be read back and were skipped.', '{records}'),
     };
     if (config.sending_queue.enabled) {
-      t.gauge('exporter_queue_size', 'Current size of the retry queue (in the sizer\'s unit).', () => this.queue?.size() ?? 0, '{' + config.sending_queue.sizer + '}');
-      t.gauge('exporter_queue_capacity', 'Fixed capacity of the retry queue (in the sizer\'s unit).', () => config.sending_queue.queue_size, '{' + config.sending_queue.sizer + '}');
+      // No unit: it is the sizer's (requests, items or bytes), which differs between exporters sharing the metric.
+      t.gauge('exporter_queue_size', 'Current size of the retry queue (in the sizer\'s unit).', () => this.queue?.size() ?? 0);
+      t.gauge('exporter_queue_capacity', 'Fixed capacity of the retry queue (in the sizer\'s unit).', () => config.sending_queue.queue_size);
     }
   }
 
