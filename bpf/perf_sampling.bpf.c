@@ -24,6 +24,7 @@ BPFCOL_LICENSE;
 #define EEXIST 17
 #define EFAULT 14
 #define PF_KTHREAD 0x00200000
+#define PF_EXITING 0x00000004
 
 /* ---- configuration ------------------------------------------------------------------------- */
 const volatile __u32 include_idle = 0;   /* count samples of the idle task (pid 0) */
@@ -183,7 +184,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	 * (Context fields of perf_event programs are read 8 bytes at a time, cs included.) */
 	__u64 cs = *(volatile __u64 *)&ctx->regs.cs;
 	int in_kernel = (cs & 3) == 0;
-	int kthread = BPF_CORE_READ(task, flags) & PF_KTHREAD;
+	__u32 task_flags = BPF_CORE_READ(task, flags);
+	int kthread = task_flags & PF_KTHREAD;
 
 	key.kernel_stack_id = kernel_stacks && in_kernel ? stack_id(ctx, side, 0) : PERF_NO_STACK;
 	key.user_stack_id = user_stacks && !kthread ? stack_id(ctx, side, BPF_F_USER_STACK) : PERF_NO_STACK;
@@ -205,7 +207,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 			count_stat(side, PERF_STAT_COUNTS_FULL);
 		}
 	}
-	if (!kthread && tgid)
+	/* Not while exiting: its mappings are going (on_exit already forgot it). */
+	if (!kthread && tgid && !(task_flags & PF_EXITING))
 		announce(tgid, key.cgroup_id, task);
 	return 0;
 }

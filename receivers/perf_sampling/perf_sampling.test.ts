@@ -3,8 +3,11 @@
 // a JVM and Node with perf maps. Needs root: it fails without it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { getAttribute } from '../../src/pdata/common.ts';
 import type { MetricsData } from '../../src/pdata/metrics.ts';
+import { resourceFrames } from '../../src/pdata/profiles.ts';
+import { TestCgroupTree } from '../../test/support/cgroups.ts';
 import { SAMPLES_METRIC } from './metrics.ts';
 import {
   buildHot,
@@ -18,6 +21,7 @@ import {
   tempDir,
   top,
   totalCount,
+  whenReady,
 } from './testing.ts';
 
 function samplesMetric(data: MetricsData | undefined, pid: number): { user: bigint; system: bigint } | undefined {
@@ -98,5 +102,51 @@ describe('perf_sampling receiver: real perf events, real programs', () => {
     const program = profiles.reduce((n, p) => n + p.samples.reduce((m, s) => m + (s.frames.some((f) => f.function.startsWith('[lost ')) ? s.values[0]! : 0), 0), 0);
     assert.ok(program <= total * 0.01, `${program} of the program's ${total} samples lost a stack`);
     assert.ok((r.telemetry.counters.get('receiver_perf_sampling_samples') ?? 0) >= total);
+  });
+
+  it('a process that lives and dies between two reads is named from the copy of its mappings taken at its first sample', async () => {
+    const r = await startReceiver({ frequency: 999, window: '60s', read_interval: '60s' });
+    let pid = 0;
+    try {
+      const child = await startProgram(hot, ['0.4']);
+      pid = child.pid!;
+      assert.equal(await exited(child), 0);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // gone from /proc when the maps are read
+    } finally {
+      await r.stop();
+    }
+    const profiles = profilesOf(r.profiles.received, pid);
+    const self = selfCounts(profiles, (f) => f.kind === 'kernel');
+    assert.deepEqual(top(self, 2).map(([n]) => n), ['hot_a', 'hot_b'], JSON.stringify(top(self)));
+    assert.ok(totalCount(profiles, (f) => f.function === 'main') > 0);
+  });
+
+  it('group_by container: one profile per container (a docker-<id>.scope cgroup), its processes told apart by their frames', async () => {
+    const tree = new TestCgroupTree();
+    const id = randomBytes(32).toString('hex');
+    const container = tree.child(`docker-${id}.scope`);
+    const r = await startReceiver({ frequency: 499, window: '60s', read_interval: '1s', group_by: 'container' });
+    const pids: number[] = [];
+    try {
+      // Two processes in the container; sh joins the cgroup and execs the program (re-announced at the exec).
+      for (const seconds of ['0.6', '0.3']) {
+        const child = await whenReady(tree.track(container.spawn(hot, [seconds])));
+        pids.push(child.pid!);
+        assert.equal(await exited(child), 0);
+      }
+    } finally {
+      await r.stop();
+      await tree.remove();
+    }
+    const resources = r.profiles.received.flatMap((b) => b.resourceProfiles).filter((rp) => getAttribute(rp.resource.attributes, 'container.id') === id);
+    assert.equal(resources.length, 1, 'one profile for the container');
+    const rp = resources[0]!;
+    assert.equal(getAttribute(rp.resource.attributes, 'process.pid'), undefined);
+    assert.match(String(getAttribute(rp.resource.attributes, 'container.cgroup.path')), new RegExp(`/docker-${id}\.scope$`));
+    assert.deepEqual(resourceFrames(rp.resource), [{ function: `container ${id.slice(0, 12)}`, kind: 'metadata' }]);
+    const roots = new Map<string, number>();
+    for (const s of rp.scopeProfiles[0]!.profiles[0]!.samples) roots.set(s.frames.at(-1)!.function, (roots.get(s.frames.at(-1)!.function) ?? 0) + s.values[0]!);
+    for (const pid of pids) assert.ok((roots.get(`hot (pid ${pid})`) ?? 0) > 50, `samples of hot (pid ${pid}): ${JSON.stringify([...roots])}`);
+    assert.ok(rp.scopeProfiles[0]!.profiles[0]!.samples.some((s) => s.frames.some((f) => f.function === 'hot_a')));
   });
 });

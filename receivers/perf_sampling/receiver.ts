@@ -194,6 +194,7 @@ export class PerfSamplingReceiver implements Component {
     } finally {
       kernel.close();
       this.#kernel = undefined;
+      this.#symbolizer.close();
     }
   }
 }

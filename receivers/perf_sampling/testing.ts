@@ -53,11 +53,14 @@ export function buildHot(dir: string): string {
 
 /** Spawns a program and resolves once it printed its first line (it is running its workload). */
 export function startProgram(command: string, args: string[], options: { cwd?: string; readyLine?: RegExp } = {}): Promise<ChildProcess> {
+  return whenReady(spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] }), options.readyLine);
+}
+
+/** Resolves with the child once its output matched `ready` (default: "ready"); rejects if it exits first. */
+export function whenReady(child: ChildProcess, ready = /ready/): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const ready = options.readyLine ?? /ready/;
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       if (ready.test(out)) resolve(child);
@@ -65,7 +68,7 @@ export function startProgram(command: string, args: string[], options: { cwd?: s
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (!ready.test(out)) reject(new Error(`${command} exited (${code}) before it was ready: ${err}`));
+      if (!ready.test(out)) reject(new Error(`${child.spawnfile} exited (${code}) before it was ready: ${err}`));
     });
   });
 }

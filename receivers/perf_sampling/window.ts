@@ -130,6 +130,7 @@ export class Window {
       if (key.kernel_stack_id !== NO_STACK) ps.system += count;
       else ps.user += count;
     }
+    symbolizer.endRound();
     return [...perProcess.values()];
   }
 

@@ -1,7 +1,7 @@
-// C++ (and Rust legacy) symbol names made readable: `_ZN4node5StartEiPPc` -> `node::Start(int, char**)`.
-// All mangled names of a file go through one run of binutils' c++filt when the file is read, so a
-// flame graph shows what the source says. Without c++filt, names stay mangled (pprof demangles
-// them itself; flame graphs show them as they are).
+// C++ (and Rust) symbol names made readable: `_ZN4node5StartEiPPc` -> `node::Start(int, char**)`.
+// The mangled names that appear in a round's frames go through one run of binutils' c++filt (a
+// whole file's names would cost a second for a large binary), so a flame graph shows what the
+// source says. Without c++filt, names stay mangled.
 import { execFileSync } from 'node:child_process';
 
 let available: boolean | undefined;
@@ -36,4 +36,36 @@ export function demangleAll(names: string[]): number {
     }
   });
   return changed;
+}
+
+/** Demangled names remembered across rounds; frames with names still to demangle wait for flush(). */
+export class Demangler {
+  readonly #known = new Map<string, string>();
+  #pending: { function: string }[] = [];
+  readonly #max: number;
+
+  constructor(maxNames = 200_000) {
+    this.#max = maxNames;
+  }
+
+  /** Gives the frame its demangled name now if known, else at the next flush(). */
+  add(frame: { function: string }): void {
+    if (!isMangled(frame.function)) return;
+    const known = this.#known.get(frame.function);
+    if (known !== undefined) frame.function = known;
+    else this.#pending.push(frame);
+  }
+
+  /** Demangles every pending name in one c++filt run and renames their frames. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const frames = this.#pending;
+    this.#pending = [];
+    const names = [...new Set(frames.map((f) => f.function))];
+    const demangled = [...names];
+    demangleAll(demangled);
+    if (this.#known.size + names.length > this.#max) this.#known.clear();
+    names.forEach((n, i) => this.#known.set(n, demangled[i]!));
+    for (const f of frames) f.function = this.#known.get(f.function) ?? f.function;
+  }
 }

@@ -2,7 +2,6 @@
 // recently used ones are dropped past a bound). A file that cannot be read is remembered as such,
 // so a process that maps it does not make us retry on every sample.
 import { existsSync } from 'node:fs';
-import { demangleAll } from './demangle.ts';
 import { type ElfInfo, readElf } from './elf.ts';
 
 export interface CachedElf {
@@ -47,7 +46,6 @@ export class ElfCache {
     for (const path of paths) {
       try {
         result = withDebugInfo(readElf(path), root);
-        demangleAll(result.info.symbols.names);
         break;
       } catch (err) {
         result = { error: `${path}: ${(err as Error).message}` };

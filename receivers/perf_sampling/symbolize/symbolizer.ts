@@ -4,6 +4,7 @@
 // `module+0xoffset` (or the raw address): a frame never disappears.
 import { basename } from 'node:path';
 import type { Frame, FrameKind } from '../../../src/pdata/profiles.ts';
+import { Demangler } from './demangle.ts';
 import { fileOffsetToVaddr, lookupSymbol } from './elf.ts';
 import { ElfCache } from './files.ts';
 import { KernelSymbols } from './kallsyms.ts';
@@ -44,6 +45,10 @@ export class Symbolizer {
   #kernel: KernelSymbols | undefined;
   /** Processes whose perf map was re-read in this round (reads are bounded to one per round). */
   #perfMapRead = new Set<number>();
+  readonly #demangler = new Demangler();
+  /** ELF files of announced processes not read yet: read in the background, one per event-loop turn. */
+  readonly #pendingFiles = new Map<string, { paths: string[]; root: string }>();
+  #loading: NodeJS.Immediate | undefined;
 
   constructor(options: SymbolizerOptions) {
     this.#options = { procRoot: '/proc', ...options };
@@ -64,15 +69,63 @@ export class Symbolizer {
     this.#perfMapRead.clear();
   }
 
+  /** Ends a round: the mangled names of its frames are demangled, in one go. */
+  endRound(): void {
+    this.#demangler.flush();
+  }
+
+  /** Stops the background reading of files. */
+  close(): void {
+    if (this.#loading) clearImmediate(this.#loading);
+    this.#loading = undefined;
+    this.#pendingFiles.clear();
+  }
+
   /**
-   * A process seen for the first time (or after an exec): copies its mappings now, while it lives,
-   * and reads the ELF files they map, so even a process that exits before the next read keeps its names.
+   * A process seen for the first time (or after an exec): copies its mappings now, while it lives
+   * (one read of /proc/PID/maps, so announcements are handled fast), and queues the ELF files they
+   * map to be read in the background while the process still lives: even a process that exits
+   * before the next drain keeps its names.
    */
   announce(tgid: number, comm: string, cgroupId: bigint): ProcessInfo {
     const info = readProcess(tgid, comm, cgroupId, this.#options.procRoot);
+    const known = this.#processes.get(tgid);
+    // Announced again as it exits (its maps already gone): the copy we have is worth more.
+    if (info.maps.length === 0 && known && known.maps.length) {
+      known.alive = info.alive;
+      return known;
+    }
     this.#remember(info);
-    for (const m of info.maps) if (isFileMapping(m)) this.#elf(info, m);
+    for (const m of info.maps) if (isFileMapping(m)) this.#queueFile(info, m);
     return info;
+  }
+
+  #fileKey(m: Mapping): string {
+    return `${m.dev}:${m.inode}:${m.path}`;
+  }
+
+  #filePaths(proc: ProcessInfo, m: Mapping): { paths: string[]; root: string } {
+    const root = `${this.#options.procRoot}/${proc.tgid}/root`;
+    const paths = [`${this.#options.procRoot}/${proc.tgid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, `${root}${m.path}`];
+    if (!m.deleted) paths.push(m.path);
+    return { paths, root };
+  }
+
+  #queueFile(proc: ProcessInfo, m: Mapping): void {
+    const key = this.#fileKey(m);
+    if (this.#files.has(key) || this.#pendingFiles.has(key)) return;
+    this.#pendingFiles.set(key, this.#filePaths(proc, m));
+    this.#loading ??= setImmediate(() => this.#loadNext());
+  }
+
+  #loadNext(): void {
+    this.#loading = undefined;
+    const next = this.#pendingFiles.entries().next().value;
+    if (!next) return;
+    const [key, where] = next;
+    this.#pendingFiles.delete(key);
+    if (!this.#files.has(key)) this.#files.get(key, where.paths, where.root);
+    if (this.#pendingFiles.size) this.#loading = setImmediate(() => this.#loadNext());
   }
 
   /** The process a sample came from: known, or read now. */
@@ -159,18 +212,21 @@ export class Symbolizer {
       const sym = vaddr === undefined ? undefined : lookupSymbol(elf.info.symbols, vaddr);
       const frame: Frame = { function: sym ? sym.name : `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
       if (elf.info.buildId) frame.buildId = elf.info.buildId;
+      this.#demangler.add(frame);
       return frame;
     }
     return { function: `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
   }
 
   #elf(proc: ProcessInfo, m: Mapping) {
-    const root = `${this.#options.procRoot}/${proc.tgid}/root`;
-    const key = `${m.dev}:${m.inode}:${m.path}`;
+    const key = this.#fileKey(m);
     if (this.#files.has(key)) return this.#files.get(key, []);
-    const paths = [`${this.#options.procRoot}/${proc.tgid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, `${root}${m.path}`];
-    if (!m.deleted) paths.push(m.path);
-    return this.#files.get(key, paths, root);
+    // Paths queued at the announcement first (they name the file the process mapped).
+    const queued = this.#pendingFiles.get(key);
+    this.#pendingFiles.delete(key);
+    const where = this.#filePaths(proc, m);
+    const paths = [...new Set([...(queued?.paths ?? []), ...where.paths])];
+    return this.#files.get(key, paths, queued?.root ?? where.root);
   }
 
   /** Reads the mappings again (a library loaded since), at most once a second; false when nothing changed. */
@@ -184,7 +240,6 @@ export class Symbolizer {
     }
     proc.maps = maps;
     proc.frames.clear();
-    for (const x of maps) if (isFileMapping(x)) this.#elf(proc, x);
     return true;
   }
 
