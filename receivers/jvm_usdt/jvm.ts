@@ -1,6 +1,7 @@
 // One JVM the receiver watches: who it is (the resource its metrics carry), what was attached to
 // it, where its hsperfdata lives, and what was last read from it.
 import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Link } from '../../src/bpf/link.ts';
 import { type CgroupIdIndex, describeProcessCgroup } from '../../src/host/cgroups.ts';
 import { readSmall } from '../../src/host/read.ts';
@@ -101,9 +102,24 @@ export function describeJvm(pid: number, startTicks: number, libjvm: string, cgr
   };
 }
 
-/** The resource of a JVM's metrics and logs. */
+/**
+ * service.name of a JVM, as the OpenTelemetry Java agent's jar detector names one: the jar's base
+ * name without .jar, else the main class; unknown_service:java when neither is known.
+ */
+export function serviceNameOf(mainClass: string | undefined): string {
+  if (!mainClass) return 'unknown_service:java';
+  if (mainClass.endsWith('.jar')) return mainClass.split('/').pop()!.slice(0, -'.jar'.length) || 'unknown_service:java';
+  return mainClass;
+}
+
+/**
+ * The resource of a JVM's metrics and logs. service.instance.id (node name and host pid) keeps the
+ * series of two JVMs apart where only service attributes name a source (Prometheus job/instance).
+ */
 export function jvmResource(d: JvmDescription): KeyValue[] {
   return attributes({
+    'service.name': serviceNameOf(d.mainClass),
+    'service.instance.id': `${hostname()}:${d.pid}`,
     'process.pid': d.pid,
     'process.executable.name': d.exe?.split('/').pop(),
     'process.executable.path': d.exe,

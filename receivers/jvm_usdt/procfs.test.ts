@@ -19,6 +19,7 @@ import {
   viaRoot,
 } from './procfs.ts';
 import { type CompiledPrograms, Workload, compilePrograms, debianJdk } from './testing.ts';
+import { mainClassOfJavaCommand, serviceNameOf } from './jvm.ts';
 
 const MAPS = `55d4c5a00000-55d4c5a01000 r--p 00000000 fe:00 315090                     /usr/lib/jvm/java-17-openjdk-amd64/bin/java
 7ff21e000000-7ff21e251000 r--p 00000000 fe:00 315152                     /usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so
@@ -92,6 +93,14 @@ describe('files', () => {
     assert.equal(javaHomeOf('/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so'), '/usr/lib/jvm/java-17-openjdk-amd64');
     assert.equal(javaHomeOf('/usr/lib/jvm/java-8/jre/lib/amd64/server/libjvm.so'), '/usr/lib/jvm/java-8');
     assert.equal(viaRoot(42, '/tmp/x'), '/proc/42/root/tmp/x');
+  });
+
+  it('service.name as the Java agent names it; the main of sun.rt.javaCommand', () => {
+    assert.equal(serviceNameOf('/srv/orders-service.jar'), 'orders-service');
+    assert.equal(serviceNameOf('com.example.Main'), 'com.example.Main');
+    assert.equal(serviceNameOf(undefined), 'unknown_service:java');
+    assert.equal(mainClassOfJavaCommand('Workload /tmp/x'), 'Workload');
+    assert.equal(mainClassOfJavaCommand(''), undefined);
   });
 });
 

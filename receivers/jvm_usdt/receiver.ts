@@ -21,7 +21,9 @@ import { type JvmSample, buildMetrics } from './metrics.ts';
 import { type JvmMappings, findJvmMappings, processStartTicks, readMaps, viaRoot } from './procfs.ts';
 
 /** Collections during which the maps of a JVM are searched for its hsperfdata file before giving up (-XX:-UsePerfData). */
-const HSPERF_LOOKUPS = 6;
+const HSPERF_LOOKUPS = 12;
+/** Pauses between the reads of a new JVM's hsperfdata until it is there. */
+const SETTLE_DELAYS_MS = [20, 50, 100, 200, 400, 800];
 
 interface Exited {
   jvm: TrackedJvm;
@@ -175,6 +177,7 @@ export class JvmUsdtReceiver implements Component {
     kernel.track(pid);
     this.#attach(jvm, kernel);
     this.#lookForHsperf(jvm, mappings);
+    this.#settleHsperf(jvm, 0);
     logger.info('JVM found', { pid, via, main_class: d.mainClass, exe: d.exe, probes: jvm.probes, hsperfdata: jvm.hsperfPath !== undefined });
   }
 
@@ -225,6 +228,18 @@ export class JvmUsdtReceiver implements Component {
     if (!m) return;
     jvm.hsperfPath = viaRoot(jvm.pid, m.path);
     jvm.hsperfAddress = m.start;
+  }
+
+  /**
+   * Reads hsperfdata right away and a few times shortly after (a JVM found at its exec creates the
+   * file a little after mapping libjvm.so), so the GC cause reaches the programs before the first
+   * collections, and gauges exist before the first interval ends.
+   */
+  #settleHsperf(jvm: TrackedJvm, attempt: number): void {
+    if (!this.#config.hsperfdata || this.#stopping || jvm.exited) return;
+    this.#readHsperf(jvm);
+    if (jvm.hsperf || attempt >= SETTLE_DELAYS_MS.length) return;
+    setTimeout(() => this.#settleHsperf(jvm, attempt + 1), SETTLE_DELAYS_MS[attempt]).unref?.();
   }
 
   #readHsperf(jvm: TrackedJvm): void {
