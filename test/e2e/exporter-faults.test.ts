@@ -262,7 +262,8 @@ describe('backends that throttle, fail and hang', () => {
       const data = numberedSpans(24, 0, 10);
       await exporter.consume(structuredClone(data));
       const deadline = Date.now() + 15_000;
-      while (answered.length === 0 && Date.now() < deadline) await sleep(50);
+      // Counted once the exporter has read the answer, a moment after the server sent it.
+      while (telemetry.counters.get('exporter_sent_spans') === undefined && Date.now() < deadline) await sleep(50);
       assert.deepEqual(answered, [spanIds([data])]);
       assert.equal(telemetry.counters.get('exporter_retries'), 3);
       assert.equal(telemetry.counters.get('exporter_sent_spans'), 10);
@@ -307,9 +308,10 @@ describe('backends that throttle, fail and hang', () => {
       const data = numberedSpans(25, 0, 10);
       await exporter.consume(structuredClone(data));
       const deadline = Date.now() + 15_000;
-      while (answered.length === 0 && Date.now() < deadline) await sleep(50);
+      while (telemetry.counters.get('exporter_sent_spans') === undefined && Date.now() < deadline) await sleep(50);
       assert.deepEqual(answered, [spanIds([data])]);
       assert.equal(telemetry.counters.get('exporter_retries'), 3);
+      assert.equal(telemetry.counters.get('exporter_sent_spans'), 10);
       const waits = lines.filter((l) => l.includes('Will retry'));
       assert.match(waits[0]!, /UNAVAILABLE: restarting/);
       assert.match(waits[1]!, /RESOURCE_EXHAUSTED: slow down \(the server asks to retry after 300 ms\).*interval=300ms/);
