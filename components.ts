@@ -16,12 +16,15 @@ import { otlpFactory as otlpReceiverFactory } from './receivers/otlp/factory.ts'
 import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
 import { resourcesFactory } from './receivers/resources/factory.ts';
 import { jvmUsdtFactory } from './receivers/jvm_usdt/factory.ts';
+import { perfSamplingFactory } from './receivers/perf_sampling/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
 import { fileStorageFactory } from './extensions/file_storage/factory.ts';
 import { jaegerFactory } from './exporters/jaeger/factory.ts';
 import { prometheusRemoteWriteFactory } from './exporters/prometheusremotewrite/factory.ts';
+import { pprofFactory } from './exporters/pprof/factory.ts';
+import { flamegraphFactory } from './exporters/flamegraph/factory.ts';
 
 export const factories: Factories = {
   receivers: [
@@ -29,6 +32,7 @@ export const factories: Factories = {
     tcpDropFactory,
     resourcesFactory,
     jvmUsdtFactory,
+    perfSamplingFactory,
   ],
   processors: [
     attributesFactory,
@@ -47,6 +51,8 @@ export const factories: Factories = {
     fileFactory,
     jaegerFactory,
     prometheusRemoteWriteFactory,
+    pprofFactory,
+    flamegraphFactory,
   ],
   connectors: [
     spanmetricsFactory,
