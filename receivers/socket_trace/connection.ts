@@ -1,0 +1,138 @@
+// One traced connection in user space: the two byte streams, the protocol's parser and the
+// matcher pairing its requests and responses. Nothing a parser does escapes: errors and garbage
+// are counted, the parser's side is reset and parsing resumes at the next syscall boundary.
+import { type Direction, EGRESS, INGRESS } from './layout.ts';
+import { FifoMatcher, KeyedMatcher, type Matcher } from './matcher.ts';
+import type { ConnectionInfo, ConnectionParser, Exchange, Framed, MessageSink, PrivacyOptions, ProtocolModule, Side } from './protocols/types.ts';
+import { ByteStream, MAX_BUFFERED_BYTES, type Segment } from './stream.ts';
+
+export interface ParseStats {
+  /** Payload stretches that were not the protocol (skipped to the next syscall). */
+  garbage: number;
+  /** Parser exceptions (counted in garbage too). */
+  errors: number;
+  /** Records missing from a stream (the ring was full): bytes the parsers never saw. */
+  gaps: number;
+  /** Records repeating bytes already seen. */
+  stale: number;
+}
+
+export interface ExchangeSink {
+  (connection: TracedConnection, exchange: Exchange<unknown, unknown>): void;
+}
+
+export interface ConnectionIdentity {
+  id: bigint;
+  tgid: number;
+  fd: number;
+  startTime: bigint;
+  cgroupId: bigint;
+  comm: string;
+  openedNs: bigint;
+}
+
+export class TracedConnection {
+  readonly identity: ConnectionIdentity;
+  readonly info: ConnectionInfo;
+  readonly protocol: ProtocolModule;
+  readonly #parser: ConnectionParser<unknown, unknown>;
+  readonly #matcher: Matcher<unknown, unknown>;
+  readonly #streams: [ByteStream, ByteStream] = [new ByteStream(), new ByteStream()];
+  readonly #requestDirection: Direction;
+  readonly #stats: ParseStats;
+  readonly #emit: (e: Exchange<unknown, unknown>) => void;
+  readonly #sink: MessageSink<unknown, unknown>;
+  /** Kernel time of the latest record. */
+  lastSeenNs: bigint;
+  /** The parser gave up on it: later records are dropped (and the kernel told to stop sending). */
+  stopped = false;
+
+  constructor(identity: ConnectionIdentity, info: ConnectionInfo, protocol: ProtocolModule, privacy: PrivacyOptions, stats: ParseStats, onExchange: ExchangeSink) {
+    this.identity = identity;
+    this.info = info;
+    this.protocol = protocol;
+    this.#parser = protocol.newParser(info.role, privacy);
+    this.#matcher = protocol.matching === 'keyed' ? new KeyedMatcher() : new FifoMatcher();
+    this.#requestDirection = info.role === 'server' ? INGRESS : EGRESS;
+    this.#stats = stats;
+    this.lastSeenNs = identity.openedNs;
+    this.#emit = (e) => onExchange(this, e);
+    this.#sink = {
+      request: (m: Framed<unknown>) => this.#matcher.request(m, this.#emit),
+      response: (m: Framed<unknown>) => this.#matcher.response(m, this.#emit),
+      desync: (beforeNs: bigint) => void this.#matcher.expire(beforeNs),
+    };
+  }
+
+  get matchStats(): { unanswered: number; unmatched: number } {
+    return this.#matcher.stats;
+  }
+
+  /** Feeds one syscall's payload. Returns false once the connection should no longer be followed. */
+  onData(direction: Direction, segment: Segment): boolean {
+    if (this.stopped) return false;
+    this.lastSeenNs = segment.exitNs;
+    const side: Side = direction === this.#requestDirection ? 'request' : 'response';
+    const stream = this.#streams[direction];
+    const appended = stream.append(segment);
+    if (appended === 'stale') {
+      this.#stats.stale++;
+      return true;
+    }
+    if (appended === 'gap') {
+      this.#stats.gaps++;
+      this.#parser.reset(side);
+      // Pairs could shift past a lost message: drop what waits rather than pair it wrongly.
+      this.#matcher.clear();
+    }
+    return this.#parse(side, stream);
+  }
+
+  #parse(side: Side, stream: ByteStream): boolean {
+    for (;;) {
+      let result: string;
+      try {
+        result = this.#parser.parse(side, stream, this.#sink);
+      } catch {
+        this.#stats.errors++;
+        result = 'invalid';
+      }
+      if (result === 'stop') {
+        this.stop();
+        return false;
+      }
+      if (result === 'need-more') {
+        if (stream.available() <= MAX_BUFFERED_BYTES) return true;
+        result = 'invalid'; // waiting for more than any message needs: not this protocol
+      }
+      this.#stats.garbage++;
+      this.#parser.reset(side);
+      if (!stream.skipToNextSegment()) return true;
+    }
+  }
+
+  /** Drops requests waiting since before `beforeNs`; returns how many. */
+  expire(beforeNs: bigint): number {
+    return this.#matcher.expire(beforeNs);
+  }
+
+  /** The connection ended: frames what the end completes, drops what waits. Returns requests left unanswered. */
+  close(): number {
+    if (!this.stopped) {
+      try {
+        this.#parser.finish?.(this.#sink);
+      } catch {
+        this.#stats.errors++;
+      }
+    }
+    this.#streams[0].clear();
+    this.#streams[1].clear();
+    return this.#matcher.clear();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.#streams[0].clear();
+    this.#streams[1].clear();
+  }
+}

@@ -1,0 +1,123 @@
+// The parser interface every protocol implements. A connection carries two byte streams: the
+// client's (requests) and the server's (responses). A protocol's ConnectionParser frames messages
+// out of each stream and hands them to a matcher that pairs requests with responses:
+//   - in order (FIFO): HTTP/1.x, Redis, PostgreSQL, MySQL;
+//   - by key: HTTP/2 stream ids, Kafka correlation ids, DNS transaction ids (matching: 'keyed').
+// Each pair becomes an Exchange, which the protocol describes as a span (name, attributes,
+// status) and a request metric. Plaintext from TLS library hooks feeds the same parsers.
+//
+// Parsers work on what the kernel captured: a prefix of each syscall's payload, so bodies are
+// skipped by length and a message may lose its end; a gap (a record the kernel lost) or garbage
+// makes the caller reset the parser's side and resume at the next syscall boundary. Parsers may
+// throw on bad input (ParseError); the connection catches everything and counts it.
+import type { KeyValue } from '../../../src/pdata/common.ts';
+import type { ByteStream } from '../stream.ts';
+
+/** Protocols of this receiver (as written in the config's `protocols`). */
+export const PROTOCOLS = ['http', 'postgresql', 'mysql', 'redis'] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];
+
+/** Which stream a parser reads: the client's or the server's. */
+export type Side = 'request' | 'response';
+
+/** A message framed out of one stream, with the kernel times of its first and last bytes. */
+export interface Framed<T> {
+  message: T;
+  /** Pairs request and response in keyed protocols; absent in FIFO ones. */
+  key?: number | bigint | string;
+  /** Kernel monotonic ns: entry and exit of the syscall that moved the first byte, exit of the one that moved the last. */
+  firstEnterNs: bigint;
+  firstExitNs: bigint;
+  lastExitNs: bigint;
+  /** A request the protocol answers with nothing (MySQL COM_STMT_CLOSE): an exchange on its own. */
+  noResponse?: boolean;
+}
+
+export interface MessageSink<Req, Res> {
+  request(m: Framed<Req>): void;
+  response(m: Framed<Res>): void;
+  /**
+   * Responses were lost in uncaptured bytes (their number unknown): requests sent before
+   * `beforeNs` are dropped rather than paired with later responses.
+   */
+  desync(beforeNs: bigint): void;
+}
+
+/**
+ * What one parse call ended with:
+ *  - 'need-more': everything parseable was framed; wait for more bytes
+ *  - 'invalid': the bytes at the current position are not this protocol (counted; the caller resyncs)
+ *  - 'stop': the connection leaves this protocol (TLS, an HTTP upgrade, pub/sub): stop following it
+ */
+export type ParseResult = 'need-more' | 'invalid' | 'stop';
+
+export class ParseError extends Error {}
+
+/** Per-connection parsing state, both streams. */
+export interface ConnectionParser<Req, Res> {
+  parse(side: Side, stream: ByteStream, out: MessageSink<Req, Res>): ParseResult;
+  /** Forget partial state of one side (after a gap or garbage). */
+  reset(side: Side): void;
+  /** The connection closed: frame what only the end of the stream completes (HTTP bodies read until close). */
+  finish?(out: MessageSink<Req, Res>): void;
+}
+
+export interface Exchange<Req, Res> {
+  request: Framed<Req>;
+  /** Absent for requests that get no response. */
+  response?: Framed<Res>;
+}
+
+/** What the receiver knows of a connection when it describes an exchange. */
+export interface ConnectionInfo {
+  role: 'client' | 'server';
+  /** The server's side: the peer for a client, the local end for a server. */
+  serverAddress?: string;
+  serverPort?: number;
+  /** The client's side. */
+  clientAddress?: string;
+  clientPort?: number;
+  peerAddress?: string;
+  peerPort?: number;
+  /** 'tcp' or 'unix' */
+  transport: 'tcp' | 'unix';
+  networkType?: 'ipv4' | 'ipv6';
+}
+
+export interface PrivacyOptions {
+  /** Header names (lower case) recorded as http.request.header.<name> / http.response.header.<name>. */
+  requestHeaders: ReadonlySet<string>;
+  responseHeaders: ReadonlySet<string>;
+  /** url.query: left out, with every value replaced by '?', or as sent. */
+  urlQuery: 'none' | 'redacted' | 'full';
+  /** Keep SQL literals and Redis arguments in db.query.text. */
+  keepLiterals: boolean;
+}
+
+/** A W3C trace context carried by a request. */
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  flags: number;
+  traceState?: string;
+}
+
+export interface SpanDescription {
+  name: string;
+  attributes: KeyValue[];
+  error?: { type: string; message?: string };
+  traceContext?: TraceContext;
+  /** The request metric this exchange feeds, with its low-cardinality attributes; absent: none. */
+  metric?: { name: RequestMetricName; attributes: KeyValue[] };
+}
+
+export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration'] as const;
+export type RequestMetricName = (typeof REQUEST_METRICS)[number];
+
+export interface ProtocolModule<Req = unknown, Res = unknown> {
+  readonly name: ProtocolName;
+  /** How requests and responses pair. */
+  readonly matching: 'fifo' | 'keyed';
+  newParser(role: 'client' | 'server', privacy: PrivacyOptions): ConnectionParser<Req, Res>;
+  describe(exchange: Exchange<Req, Res>, connection: ConnectionInfo, privacy: PrivacyOptions): SpanDescription;
+}
