@@ -3,9 +3,10 @@
 // reads (and resets) the aggregation maps once per interval.
 //
 // Reading without racing the programs: every aggregation map exists twice (_a, _b). Programs
-// write to the side named by control[0]. collect() points them at the other side, waits a grace
-// period for programs already running on the old side to finish (they run for microseconds),
-// then reads and empties the old side, which nothing writes to any more.
+// write to the side named by control[0], counting themselves in inflight[side] while they do.
+// collect() points them at the other side, waits until no program is still writing to the old
+// side (usually at once; longer only if a CPU was held up mid-program), then reads and empties the
+// old side, which nothing writes to any more.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
@@ -47,8 +48,8 @@ const KIND_BITS: Record<EventKind, number[]> = {
   connections: [Kind.OPENED, Kind.CLOSED, Kind.CONNECT_FAILED],
 };
 
-/** Time programs still running on the old side get to finish before it is read. */
-const GRACE_MS = 20;
+/** How long collect() waits for programs still writing to the old side before reading it anyway. */
+const INFLIGHT_WAIT_MS = 5_000;
 
 function enabledHooks(config: TcpDropConfig): Hook[] {
   return HOOKS.filter((h) => h.needs === 'always' || h.needs.some((k) => config.events.includes(k)));
@@ -136,6 +137,7 @@ export class TcpDropKernel {
   #side = 0;
   #ring: RingBuffer | undefined;
   #collecting: Promise<Collected> | undefined;
+  #lateReads = 0;
 
   private constructor(object: BpfObject) {
     this.object = object;
@@ -226,7 +228,7 @@ export class TcpDropKernel {
     value.writeUInt32LE(this.#side);
     this.object.map('control').update(Buffer.alloc(4), value);
     const timeUnixNano = nowUnixNano();
-    await sleep(GRACE_MS);
+    this.#lateReads += (await this.#waitForWriters(old)) ? 0 : 1;
     const suffix = old === 0 ? 'a' : 'b';
     const flows = this.object
       .map(`flows_${suffix}`)
@@ -237,6 +239,28 @@ export class TcpDropKernel {
       .lookupAndDeleteAll()
       .map((e) => ({ key: FlowKey.decode(e.key), value: RttValue.decode(e.value) }));
     return { timeUnixNano, flows, rtts };
+  }
+
+  /** Resolves true once no program writes to `side` any more, false if some still did after the wait. */
+  async #waitForWriters(side: number): Promise<boolean> {
+    const map = this.object.map('inflight');
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(side);
+    const deadline = Date.now() + INFLIGHT_WAIT_MS;
+    for (;;) {
+      let writers = 0n;
+      for (const v of map.lookupPerCpu(key) ?? []) writers += v.readBigUInt64LE(0);
+      // Per-CPU counts: one CPU's decrement may pair with another's increment (a program moved to
+      // the new side after a flip), so only the sum means anything.
+      if (BigInt.asIntN(64, writers) <= 0n) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(1);
+    }
+  }
+
+  /** Collections that read a side while a program still wrote to it (its counts may be late or lost). */
+  get lateReads(): number {
+    return this.#lateReads;
   }
 
   /** Drains drop records still in the ring (before a last collection). */

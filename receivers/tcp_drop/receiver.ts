@@ -130,7 +130,9 @@ export class TcpDropReceiver implements Component {
     const reasons = this.#reasons;
     if (!kernel || !metrics || !reasons) return;
     try {
+      const late = kernel.lateReads;
       const collected = await kernel.collect();
+      if (kernel.lateReads > late) this.#settings.logger.warn('a kernel program was still writing to the counts being read: some may be counted late or lost');
       const describe = { cidrs: this.#cidrs, names: this.#names };
       const folded = metrics.ingest(collected, (key) => describeFlow(key, describe), reasons);
       for (const [metric, n] of folded) this.#folded.add(n, { metric });

@@ -95,7 +95,11 @@ export async function expectTotals(
     const wrong = check();
     if (wrong.length === 0) break;
     if (Date.now() > deadline) {
-      throw new Error(`totals not reached after ${timeoutMs} ms:\n${wrong.map((w) => `  ${w.name} ${JSON.stringify(w.want ?? {})}: got ${w.got}, want ${w.total}`).join('\n')}`);
+      const names = [...new Set(wrong.map((w) => w.name))];
+      throw new Error(
+        `totals not reached after ${timeoutMs} ms:\n${wrong.map((w) => `  ${w.name} ${JSON.stringify(w.want ?? {})}: got ${w.got}, want ${w.total}`).join('\n')}` +
+          `\nseries of those metrics in the latest batch:\n${names.map((n) => describePoints(r, n)).join('\n')}`,
+      );
     }
     await waitForBatch(r, r.batches() + 1, deadline).catch(() => undefined);
   }
@@ -104,6 +108,12 @@ export async function expectTotals(
   if (after.length) {
     throw new Error(`totals moved past what was expected:\n${after.map((w) => `  ${w.name} ${JSON.stringify(w.want ?? {})}: got ${w.got}, want ${w.total}`).join('\n')}`);
   }
+}
+
+function describePoints(r: RunningReceiver, name: string): string {
+  return sumPoints(r.metrics.received.at(-1), name)
+    .map((p) => `  ${name} ${p.attributes.map((a) => `${a.key}=${String(Object.values(a.value)[0])}`).join(' ')}: ${p.asInt}`)
+    .join('\n');
 }
 
 /** Every log record received so far. */
