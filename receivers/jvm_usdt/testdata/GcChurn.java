@@ -1,7 +1,8 @@
-// The overhead benchmark's subject: allocation-heavy work (many young collections) for a fixed
-// time, printing how many units of work it did. bench/jvm_usdt-overhead.ts compares the rate
+// The overhead benchmark's subject: allocation-heavy work (young collections all the time) for a
+// fixed time, printing how much work it did, in how long, with how much CPU time of the whole
+// process (GC threads and uprobe traps included). bench/jvm_usdt-overhead.ts compares the rates
 // with and without bpfcol attached.
-//   java GcChurn <seconds>   prints "units <n> seconds <s> gcs <collections>"
+//   java GcChurn <seconds>   prints "units <n> seconds <s> cpu <s> gcs <collections>"
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 
@@ -12,6 +13,8 @@ public class GcChurn {
     double seconds = Double.parseDouble(args[0]);
     Object[] survivors = new Object[4096];
     long units = 0;
+    com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    long cpu0 = os.getProcessCpuTime();
     long start = System.nanoTime();
     long deadline = start + (long) (seconds * 1e9);
     int i = 0;
@@ -25,8 +28,9 @@ public class GcChurn {
       units++;
     }
     double took = (System.nanoTime() - start) / 1e9;
+    double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
     long gcs = 0;
     for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) gcs += g.getCollectionCount();
-    System.out.println("units " + units + " seconds " + took + " gcs " + gcs);
+    System.out.println("units " + units + " seconds " + took + " cpu " + cpu + " gcs " + gcs);
   }
 }
