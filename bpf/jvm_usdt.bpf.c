@@ -83,9 +83,11 @@ struct {
 	__type(value, struct jvm_info);
 } jvms SEC(".maps");
 
-/* In-flight pairing state, per thread: LRU so threads of a JVM killed mid-collection age out. */
+/* In-flight pairing state, per thread: LRU so threads of a JVM killed mid-collection age out;
+ * per-CPU LRU lists (begin and end run on the same thread, mostly the same CPU) keep updates cheap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct jvm_gc_state);
@@ -93,6 +95,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 16384);
 	__type(key, struct jvm_pool_begin_key);
 	__type(value, struct jvm_usage);
@@ -100,6 +103,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -107,6 +111,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -364,7 +369,6 @@ int BPF_USDT(on_pool_end, void *manager, long manager_len, void *pool, long pool
 	v->after.committed = committed;
 	v->after.max = max;
 	v->end_ns = bpf_ktime_get_ns();
-	read_name(v->manager, manager, manager_len);
 	__sync_fetch_and_add(&v->collections, 1);
 	if (before)
 		bpf_map_delete_elem(&pool_begin, &s->begin_key);

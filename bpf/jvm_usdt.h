@@ -59,8 +59,7 @@ struct jvm_pool_value {
 	__u64 end_ns;                /* bpf_ktime_get_ns() of the latest one */
 	struct jvm_usage before;     /* from the paired mem__pool__gc__begin of the same thread */
 	struct jvm_usage after;
-	char manager[JVM_NAME_LEN];  /* the manager of the latest collection */
-};                                   /* 144 bytes */
+};                                   /* 80 bytes */
 
 /* Pairs mem__pool__gc__begin with mem__pool__gc__end: per (thread, pool). */
 struct jvm_pool_begin_key {

@@ -13,6 +13,8 @@ export interface DiscoveryOptions {
   known(pid: number, startTicks: number): boolean;
   /** A process that maps libjvm.so and is not known. `via` says how it was found. */
   found(pid: number, startTicks: number, mappings: JvmMappings, via: 'exec' | 'scan'): void;
+  /** After each scan: every pid /proc listed (for forgetting processes that are gone). */
+  scanned?(pids: ReadonlySet<number>): void;
   procRoot?: string;
 }
 
@@ -117,6 +119,7 @@ export class JvmDiscovery {
       }
       if (i % SCAN_CHUNK === SCAN_CHUNK - 1) await new Promise((r) => setImmediate(r));
     }
+    this.#o.scanned?.(new Set(pids));
   }
 
   stop(): void {

@@ -13,7 +13,16 @@ import {
   parseHsperfdata,
   readHsperfdata,
 } from './hsperfdata.ts';
-import { type CompiledPrograms, Workload, compilePrograms, installedJdks } from './testing.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { type CompiledPrograms, Workload, compilePrograms, installedJdks, until } from './testing.ts';
+
+/** True once every thread of pid is in state T (stopped): SIGSTOP reaches running threads a little later. */
+function allThreadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  });
+}
 
 describe('parseHsperfdata on built buffers', () => {
   const specs = [
@@ -126,6 +135,7 @@ describe('real JVMs against jstat -snap', () => {
       try {
         await jvm.command('gc');
         process.kill(jvm.pid, 'SIGSTOP'); // frozen: both readers see the same values
+        await until('every thread of the JVM stopped', () => (allThreadsStopped(jvm.pid) ? true : undefined), 10_000, 10);
         let mine: HsperfSnapshot;
         let theirs: Map<string, string>;
         try {

@@ -27,7 +27,6 @@ export const PoolValue = defineStruct({
   end_ns: 'u64',
   before: Usage,
   after: Usage,
-  manager: ['char', NAME_LEN],
 });
 /** Mirrors struct jvm_pool_begin_key. */
 export const PoolBeginKey = defineStruct({ tid: 'u32', _pad: 'u32', pool: ['char', NAME_LEN] });

@@ -122,6 +122,9 @@ export class JvmUsdtReceiver implements Component {
       rescanIntervalMs: config.discovery.rescan_interval,
       known: (pid, ticks) => this.#jvms.get(pid)?.startTicks === ticks || this.#ignored.get(pid) === ticks,
       found: (pid, ticks, mappings, via) => this.#found(pid, ticks, mappings, via),
+      scanned: (pids) => {
+        for (const pid of this.#ignored.keys()) if (!pids.has(pid)) this.#ignored.delete(pid);
+      },
     });
     try {
       await this.#discovery.start();
