@@ -6,10 +6,10 @@
  * does not: requests are often dispatched by kworkers and completed in interrupts).
  *
  * Aggregated here; user space reads once per interval. Two copies of the aggregation map exist
- * (stats_a, stats_b): programs write to the side control[0] names, user space flips it, waits for
- * programs still on the old side to finish, then reads and empties the old side (as tcp_drop).
+ * (stats_a, stats_b), flipped and read without racing an increment (double_buffer.h).
  */
 #include "common.h"
+#include "double_buffer.h"
 #include "resources_blockio.h"
 
 BPFCOL_LICENSE;
@@ -35,13 +35,6 @@ struct {
 STATS_MAP(stats_a);
 STATS_MAP(stats_b);
 
-/* control[0]: which side (0: stats_a, 1: stats_b) programs write to. Written by user space only. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} control SEC(".maps");
 
 BPFCOL_COUNTER(inflight_full); /* requests not followed: the in-flight map was full */
 BPFCOL_COUNTER(stats_full);    /* completions not counted: the stats map was full */
@@ -106,14 +99,6 @@ static __always_inline __u32 latency_bucket(__u64 us)
 	return r < BLOCKIO_BUCKETS ? r : BLOCKIO_BUCKETS - 1;
 }
 
-static __always_inline void *active_stats(void)
-{
-	__u32 zero = 0;
-	__u32 *side = bpf_map_lookup_elem(&control, &zero);
-
-	return side && *side ? (void *)&stats_b : (void *)&stats_a;
-}
-
 SEC("raw_tracepoint/block_rq_issue")
 int on_rq_issue(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -143,6 +128,7 @@ int on_rq_complete(struct bpf_raw_tracepoint_args *ctx)
 	void *stats;
 	bool done;
 	__u64 ns;
+	__u32 side;
 
 	if (!f)
 		return 0; /* issued before we attached, or not a read or write */
@@ -150,7 +136,8 @@ int on_rq_complete(struct bpf_raw_tracepoint_args *ctx)
 	 * remains (__data_len, not yet reduced by this part) is no more than this part. */
 	done = BPF_CORE_READ(rq, __data_len) <= nr_bytes;
 	ns = bpf_ktime_get_ns() - f->issued_ns;
-	stats = active_stats();
+	side = bpfcol_enter_side();
+	stats = side ? (void *)&stats_b : (void *)&stats_a;
 	v = bpf_map_lookup_elem(stats, &f->key);
 	if (!v) {
 		struct blockio_value zero = {};
@@ -169,6 +156,7 @@ int on_rq_complete(struct bpf_raw_tracepoint_args *ctx)
 				__sync_fetch_and_add(&v->buckets[b], 1);
 		}
 	}
+	bpfcol_leave_side(side);
 	if (done)
 		bpf_map_delete_elem(&inflight, &addr);
 	return 0;

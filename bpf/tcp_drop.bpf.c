@@ -5,16 +5,14 @@
  * owning process and cgroup. Tracepoints only.
  *
  * Counts are aggregated here in hash maps; user space reads them once per interval. Two copies of
- * every aggregation map exist (_a and _b): programs write to the side named by control[0] and
- * announce themselves in inflight[side] while they do; user space flips the side, waits until no
- * program is writing to the old side any more, then reads and clears it while nothing writes to
- * it. So a read never races with an increment.
+ * every aggregation map exist (_a and _b), read without racing an increment (double_buffer.h).
  *
  * Softirq-time events (drops, retransmits, resets, state changes on packet arrival) run in
  * whatever task happened to be interrupted: the owner of a socket is remembered in process
  * context (connect, listen, send) in `owners` and looked up by socket address.
  */
 #include "common.h"
+#include "double_buffer.h"
 #include "ringbuf.h"
 #include "tcp_drop.h"
 #include <bpf/bpf_endian.h>
@@ -66,25 +64,6 @@ FLOW_MAP(flows_b, 16384);
 RTT_MAP(rtt_a, 4096);
 RTT_MAP(rtt_b, 4096);
 
-/* control[0]: which side (0: _a, 1: _b) programs write to. Written by user space only. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} control SEC(".maps");
-
-/*
- * inflight[side]: programs writing to that side right now (per CPU; user space sums). After a
- * flip, user space waits for the old side's count to reach 0 before reading it, so an increment
- * can never land after the read, however long a program is held up (a vCPU stolen by the host).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} inflight SEC(".maps");
 
 /* Socket address -> owner. Entries leave when the socket reaches TCP_CLOSE. */
 struct {
@@ -127,47 +106,6 @@ BPFCOL_COUNTER(drop_log_ratelimited); /* drop records over logs.max_per_second *
 struct tcp_drop_event tcp_drop_event_layout = {};
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-static __always_inline __u32 active_side(void)
-{
-	__u32 zero = 0;
-	__u32 *side = bpf_map_lookup_elem(&control, &zero);
-
-	return side ? *side & 1 : 0;
-}
-
-/*
- * Announces a write to the active side and returns it. The side is read again after announcing
- * (the atomic add is a full barrier): a flip that came in between is seen, and the write moves to
- * the new side. Pair with leave_side().
- */
-static __always_inline __u32 enter_side(void)
-{
-	__u32 side = active_side();
-	__u64 *n = bpf_map_lookup_elem(&inflight, &side);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	__u32 now = active_side();
-
-	if (now != side) {
-		if (n)
-			__sync_fetch_and_sub(n, 1);
-		side = now;
-		n = bpf_map_lookup_elem(&inflight, &side);
-		if (n)
-			__sync_fetch_and_add(n, 1);
-	}
-	return side;
-}
-
-static __always_inline void leave_side(__u32 side)
-{
-	__u64 *n = bpf_map_lookup_elem(&inflight, &side);
-
-	if (n)
-		__sync_fetch_and_sub(n, 1);
-}
-
 static __always_inline __u32 sk_netns(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -331,11 +269,11 @@ static __always_inline void flow_add(struct tcp_flow_key *key, __u32 netns, __u6
 				     __u64 received, __u64 retrans)
 {
 	fold_ephemeral(key, netns);
-	__u32 side = enter_side();
+	__u32 side = bpfcol_enter_side();
 	struct tcp_flow_value *v = side ? flow_entry(&flows_b, key) : flow_entry(&flows_a, key);
 
 	if (!v) {
-		leave_side(side);
+		bpfcol_leave_side(side);
 		bpfcol_count(&flows_full, 1);
 		return;
 	}
@@ -346,7 +284,7 @@ static __always_inline void flow_add(struct tcp_flow_key *key, __u32 netns, __u6
 		__sync_fetch_and_add(&v->bytes_received, received);
 	if (retrans)
 		__sync_fetch_and_add(&v->retrans_segs, retrans);
-	leave_side(side);
+	bpfcol_leave_side(side);
 }
 
 static __always_inline struct tcp_rtt_value *rtt_entry(void *map, const struct tcp_flow_key *key)
@@ -385,11 +323,11 @@ static __always_inline __u32 rtt_bucket(__u64 r)
 static __always_inline void rtt_add(struct tcp_flow_key *key, __u32 netns, __u64 rtt_us)
 {
 	fold_ephemeral(key, netns);
-	__u32 side = enter_side();
+	__u32 side = bpfcol_enter_side();
 	struct tcp_rtt_value *v = side ? rtt_entry(&rtt_b, key) : rtt_entry(&rtt_a, key);
 
 	if (!v) {
-		leave_side(side);
+		bpfcol_leave_side(side);
 		bpfcol_count(&rtt_full, 1);
 		return;
 	}
@@ -399,7 +337,7 @@ static __always_inline void rtt_add(struct tcp_flow_key *key, __u32 netns, __u64
 	__sync_fetch_and_add(&v->sum_us, rtt_us);
 	if (b < TCP_RTT_BUCKETS)
 		__sync_fetch_and_add(&v->buckets[b], 1);
-	leave_side(side);
+	bpfcol_leave_side(side);
 }
 
 /* Addresses from the socket's own view (local first). False when the family is not IP. */

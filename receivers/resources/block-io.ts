@@ -1,11 +1,12 @@
 // block_io: block request latency histograms and bytes per cgroup, disk and direction, from
 // bpf/resources_blockio.bpf.c. The kernel aggregates per interval (read and reset here, without
-// racing the programs: two map sides, as tcp_drop); this file keeps the cumulative series.
+// racing the programs: two map sides flipped by the runtime's DoubleBuffer); this file keeps the
+// cumulative series.
 //
 // Which cgroup: the one the I/O is charged to (the blkcg of the request's bio). On a cgroup v2 host
 // that is a v2 id; on a hybrid or legacy host it is an id in the v1 blkio hierarchy, turned here
 // into the same path's v2 id (when the v2 directory exists) so every receiver names cgroups alike.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DoubleBuffer } from '../../src/bpf/double-buffer.ts';
 import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
 import { defineStruct } from '../../src/bpf/layout.ts';
 import { readCounter } from '../../src/bpf/map.ts';
@@ -35,7 +36,6 @@ export type BlockioKey = ReturnType<typeof BlockioKey.decode>;
 export type BlockioValue = ReturnType<typeof BlockioValue.decode>;
 
 export const TRACEPOINTS = ['block/block_rq_issue', 'block/block_rq_complete'];
-const GRACE_MS = 20;
 
 /** What this kernel lacks for block_io (empty: it can run). */
 export function blockIoMissingFeatures(): string[] {
@@ -55,12 +55,12 @@ export interface BlockIoInterval {
 
 export class BlockIoKernel {
   readonly object: BpfObject;
-  #side = 0;
+  readonly #buffer: DoubleBuffer;
   #intervalStart = nowUnixNano();
-  #collecting: Promise<BlockIoInterval> | undefined;
 
   private constructor(object: BpfObject) {
     this.object = object;
+    this.#buffer = new DoubleBuffer(object);
   }
 
   static open(config: ResourcesConfig['block_io']): BlockIoKernel {
@@ -80,27 +80,13 @@ export class BlockIoKernel {
     return new BlockIoKernel(object);
   }
 
-  /** What the programs counted since the last call (read and reset). Calls never overlap. */
-  collect(): Promise<BlockIoInterval> {
-    const run = (this.#collecting ?? Promise.resolve()).then(
-      () => this.#collect(),
-      () => this.#collect(),
-    );
-    this.#collecting = run;
-    return run;
-  }
-
-  async #collect(): Promise<BlockIoInterval> {
-    const old = this.#side;
-    this.#side = old ^ 1;
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(this.#side);
-    this.object.map('control').update(Buffer.alloc(4), value);
+  /** Reads and resets what the programs aggregated since the last call. Calls never overlap. */
+  async collect(): Promise<BlockIoInterval> {
+    const { suffix, timeUnixNano } = await this.#buffer.flip();
     const startUnixNano = this.#intervalStart;
-    this.#intervalStart = nowUnixNano();
-    await sleep(GRACE_MS);
+    this.#intervalStart = timeUnixNano;
     const records = this.object
-      .map(old === 0 ? 'stats_a' : 'stats_b')
+      .map(`stats_${suffix}`)
       .lookupAndDeleteAll()
       .map((e) => ({ key: BlockioKey.decode(e.key), value: BlockioValue.decode(e.value) }));
     return { startUnixNano, records };

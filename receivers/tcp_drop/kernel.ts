@@ -2,19 +2,15 @@
 // config baked into its read-only globals, attaches the hooks of the enabled event kinds, and
 // reads (and resets) the aggregation maps once per interval.
 //
-// Reading without racing the programs: every aggregation map exists twice (_a, _b). Programs
-// write to the side named by control[0], counting themselves in inflight[side] while they do.
-// collect() points them at the other side, waits until no program is still writing to the old
-// side (usually at once; longer only if a CPU was held up mid-program), then reads and empties the
-// old side, which nothing writes to any more.
+// Reading without racing the programs: every aggregation map exists twice (_a, _b), flipped by
+// the runtime's DoubleBuffer (bpf/common/double_buffer.h has the kernel half).
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DoubleBuffer } from '../../src/bpf/double-buffer.ts';
 import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
 import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { readKernelEnum } from '../../src/bpf/btf.ts';
 import { RingBuffer } from '../../src/bpf/ringbuf.ts';
-import { nowUnixNano } from '../../src/pdata/common.ts';
 import { type EventKind, type TcpDropConfig } from './config.ts';
 import { DropEvent, FlowKey, FlowValue, Kind, LAYOUTS, Listener, ListenerKey, RttValue } from './layout.ts';
 import type { ExistingListener } from './listeners.ts';
@@ -134,13 +130,12 @@ export interface OpenedKernel {
 
 export class TcpDropKernel {
   readonly object: BpfObject;
-  #side = 0;
+  readonly #buffer: DoubleBuffer;
   #ring: RingBuffer | undefined;
-  #collecting: Promise<Collected> | undefined;
-  #lateReads = 0;
 
   private constructor(object: BpfObject) {
     this.object = object;
+    this.#buffer = new DoubleBuffer(object, { maxWaitMs: INFLIGHT_WAIT_MS });
   }
 
   /** Opens, loads and attaches. Throws (having attached nothing) when something fails. */
@@ -212,24 +207,8 @@ export class TcpDropKernel {
   }
 
   /** Reads and resets what the programs counted since the last call. Calls never overlap. */
-  collect(): Promise<Collected> {
-    const run = (this.#collecting ?? Promise.resolve()).then(
-      () => this.#collect(),
-      () => this.#collect(),
-    );
-    this.#collecting = run;
-    return run;
-  }
-
-  async #collect(): Promise<Collected> {
-    const old = this.#side;
-    this.#side = old ^ 1;
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(this.#side);
-    this.object.map('control').update(Buffer.alloc(4), value);
-    const timeUnixNano = nowUnixNano();
-    this.#lateReads += (await this.#waitForWriters(old)) ? 0 : 1;
-    const suffix = old === 0 ? 'a' : 'b';
+  async collect(): Promise<Collected> {
+    const { suffix, timeUnixNano } = await this.#buffer.flip();
     const flows = this.object
       .map(`flows_${suffix}`)
       .lookupAndDeleteAll()
@@ -241,26 +220,9 @@ export class TcpDropKernel {
     return { timeUnixNano, flows, rtts };
   }
 
-  /** Resolves true once no program writes to `side` any more, false if some still did after the wait. */
-  async #waitForWriters(side: number): Promise<boolean> {
-    const map = this.object.map('inflight');
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(side);
-    const deadline = Date.now() + INFLIGHT_WAIT_MS;
-    for (;;) {
-      let writers = 0n;
-      for (const v of map.lookupPerCpu(key) ?? []) writers += v.readBigUInt64LE(0);
-      // Per-CPU counts: one CPU's decrement may pair with another's increment (a program moved to
-      // the new side after a flip), so only the sum means anything.
-      if (BigInt.asIntN(64, writers) <= 0n) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(1);
-    }
-  }
-
   /** Collections that read a side while a program still wrote to it (its counts may be late or lost). */
   get lateReads(): number {
-    return this.#lateReads;
+    return this.#buffer.lateReads;
   }
 
   /** Drains drop records still in the ring (before a last collection). */
