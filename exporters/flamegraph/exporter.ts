@@ -10,7 +10,7 @@ import type { ProfilesData, ResourceProfiles } from '../../src/pdata/profiles.ts
 import type { Counter } from '../../src/telemetry/self.ts';
 import type { FlamegraphConfig } from './config.ts';
 import { buildTree, foldProfiles, foldedText } from './folded.ts';
-import { renderSvg } from './svg.ts';
+import { renderSvg, thousands } from './svg.ts';
 
 /** 2026-11-27T03:30:00.123Z -> 20261127T033000.123Z: sorts by time, safe in file names. */
 export function fileTime(unixNano: bigint): string {
@@ -38,7 +38,7 @@ function describeWindow(data: ProfilesData, samples: number): string {
   const seconds = Number(end - start) / 1e9;
   const when = new Date(Number(start / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const groups = data.resourceProfiles.length;
-  return `${when}, ${seconds.toFixed(1)} s, ${samples.toLocaleString('en-US')} samples, ${groups} ${groups === 1 ? 'process' : 'processes'}`;
+  return `${when}, ${seconds.toFixed(1)} s, ${thousands(samples)} samples, ${groups} ${groups === 1 ? 'process' : 'processes'}`;
 }
 
 export class FlamegraphExporter implements Exporter<'profiles'> {

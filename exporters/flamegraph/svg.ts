@@ -63,6 +63,12 @@ function place(root: TreeNode, width: number, minWidth: number): { frames: Place
   return { frames, maxDepth };
 }
 
+/** 1234567 -> "1,234,567" (toLocaleString costs microseconds a call: a graph has thousands). */
+export function thousands(n: number): string {
+  const t = String(Math.round(n));
+  return t.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 function kindLabel(kind: FrameKind): string {
   return kind === 'metadata' ? 'Kubernetes/process' : kind;
 }
@@ -74,6 +80,16 @@ export function renderSvg(root: TreeNode, options: Partial<SvgOptions> = {}): st
   const bottom = o.fontSize * 2 + 10; // details line
   const height = top + (maxDepth + 1) * o.frameHeight + bottom;
   const total = root.value;
+  const colors = new Map<string, string>();
+  const colorOf = (kind: FrameKind, name: string) => {
+    const key = `${kind}\u0000${name}`;
+    let c = colors.get(key);
+    if (c === undefined) {
+      c = frameColor(kind, name);
+      colors.set(key, c);
+    }
+    return c;
+  };
   const out: string[] = [];
   out.push('<?xml version="1.0" standalone="no"?>');
   out.push(
@@ -112,8 +128,8 @@ text { font-family: Verdana, sans-serif; font-size: ${o.fontSize}px; fill: #000;
     const y = top + (maxDepth - f.depth) * o.frameHeight;
     const pct = total > 0 ? ((f.node.value / total) * 100).toFixed(2) : '0';
     const name = f.node.name;
-    const tip = `${name} (${kindLabel(f.node.kind)}, ${f.node.value.toLocaleString('en-US')} ${o.unit}, ${pct}%)`;
-    const fill = frameColor(f.node.kind, name);
+    const tip = `${name} (${kindLabel(f.node.kind)}, ${thousands(f.node.value)} ${o.unit}, ${pct}%)`;
+    const fill = colorOf(f.node.kind, name);
     const textColor = FAMILIES[f.node.kind].text;
     out.push(
       `<g class="frame" data-kind="${f.node.kind}" data-name="${escapeXml(name)}" data-x="${f.x.toFixed(2)}" data-w="${f.w.toFixed(2)}" data-value="${f.node.value}">` +

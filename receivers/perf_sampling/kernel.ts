@@ -31,8 +31,8 @@ export interface Drained {
   /** When the programs were switched to the other side: the end of what was read (ns since the epoch). */
   timeUnixNano: bigint;
   samples: CountedSample[];
-  /** Stack id -> instruction pointers, leaf first. */
-  stacks: Map<number, bigint[]>;
+  /** Stack id -> instruction pointers (low 48 bits, see decodeStack), leaf first. */
+  stacks: Map<number, number[]>;
   /** What the kernel counted for exactly these samples. */
   counters: KernelCounters;
 }
@@ -75,15 +75,25 @@ export function overflowEntries(main: number): number {
   return Math.max(64, Math.ceil(main / 4));
 }
 
-/** A stack-map value: up to MAX_DEPTH u64 instruction pointers, zero after the last. */
-export function decodeStack(value: Buffer): bigint[] {
-  const out: bigint[] = [];
+/**
+ * A stack-map value: up to MAX_DEPTH u64 instruction pointers, zero after the last, as the low 48
+ * bits of each address in a plain number (exact: user addresses are below 2^47, kernel ones all
+ * share their top 16 bits; numbers keep symbolizing free of BigInt arithmetic).
+ */
+export function decodeStack(value: Buffer): number[] {
+  const out: number[] = [];
   for (let at = 0; at + 8 <= value.byteLength; at += 8) {
-    const ip = value.readBigUInt64LE(at);
-    if (ip === 0n) break;
-    out.push(ip);
+    const lo = value.readUInt32LE(at);
+    const hi = value.readUInt32LE(at + 4);
+    if (lo === 0 && hi === 0) break;
+    out.push((hi & 0xffff) * 4294967296 + lo);
   }
   return out;
+}
+
+/** The full kernel address of a low-48-bit one (kernel addresses have their top 16 bits set). */
+export function kernelAddress(addr48: number): bigint {
+  return 0xffff000000000000n | BigInt(addr48);
 }
 
 export class PerfSamplingKernel {
@@ -166,7 +176,7 @@ export class PerfSamplingKernel {
       .map(`counts_${suffix}`)
       .lookupAndDeleteAll()
       .map((e) => ({ key: SampleKey.decode(e.key), count: Number(e.value.readBigUInt64LE(0)) }));
-    const stacks = new Map<number, bigint[]>();
+    const stacks = new Map<number, number[]>();
     for (const e of this.object.map(`stacks_${suffix}`).lookupAndDeleteAll()) {
       stacks.set(e.key.readUInt32LE(0), decodeStack(e.value));
     }

@@ -93,7 +93,8 @@ describe('perf_sampling receiver: real perf events, real programs', () => {
     const counted = samplesMetric(r.metrics.received.at(-1), pid);
     assert.ok(counted, 'process.cpu.samples has a series for the program');
     assert.equal(Number(counted.user + counted.system), total);
-    assert.ok(counted.user > counted.system * 10n, `user ${counted.user} system ${counted.system}`);
+    // Mostly user code; the writes of hot_syscalls are kernel time.
+    assert.ok(counted.user > counted.system * 2n && counted.system > 0n, `user ${counted.user} system ${counted.system}`);
     // Nothing lost silently: every stack the kernel counted as lost is one [lost ... stack] frame
     // in some profile (the machine is busy, JIT code makes many distinct stacks: some collide).
     const all = r.profiles.received.flatMap((b) => b.resourceProfiles.flatMap((rp) => rp.scopeProfiles.flatMap((sp) => sp.profiles)));

@@ -110,7 +110,13 @@ export class PerfSamplingReceiver implements Component {
     });
   }
 
+  /** Time spent on announcements since the last read (ms), and how many. */
+  #announceMs = 0;
+  #announced = 0;
+
   #onNewProcesses(records: NewProcess[]): void {
+    const t0 = performance.now();
+    this.#announced += records.length;
     for (const r of records) {
       try {
         this.#symbolizer.announce(r.tgid, r.comm, r.cgroup_id);
@@ -118,6 +124,7 @@ export class PerfSamplingReceiver implements Component {
         this.#settings.logger.debug('reading a new process failed', { pid: r.tgid, error: (err as Error).message });
       }
     }
+    this.#announceMs += performance.now() - t0;
   }
 
   #schedule(at: number, everyMs: number): void {
@@ -140,7 +147,19 @@ export class PerfSamplingReceiver implements Component {
     const { logger } = this.#settings;
     try {
       const drained = await kernel.drain();
+      const t0 = performance.now();
       const perProcess = window.add(drained, this.#symbolizer);
+      await this.#symbolizer.endRound();
+      logger.debug('perf_sampling read', {
+        samples: drained.counters.samples,
+        distinct: drained.samples.length,
+        stacks: drained.stacks.size,
+        symbolize_ms: Math.round(performance.now() - t0),
+        announced: this.#announced,
+        announce_ms: Math.round(this.#announceMs),
+      });
+      this.#announced = 0;
+      this.#announceMs = 0;
       this.#readsInWindow++;
       this.#exportCounters(drained.counters, kernel.announcementsLost());
       this.#metrics.add(perProcess, window.startUnixNano);

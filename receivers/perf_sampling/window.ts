@@ -64,7 +64,9 @@ export class Window {
   readonly #options: WindowOptions;
   readonly #groups = new Map<string, Group>();
   readonly #frameIds = new Map<Frame, number>();
-  readonly #metaFrames = new Map<string, Frame>();
+  /** Process frames by pid, thread frames by tid, with the name they were made for (an exec renames). */
+  readonly #processFrames = new Map<number, { name: string; frame: Frame }>();
+  readonly #threadFrames = new Map<number, { name: string; frame: Frame }>();
   samples = 0;
 
   constructor(startUnixNano: bigint, options: WindowOptions) {
@@ -81,16 +83,16 @@ export class Window {
     return id;
   }
 
-  #meta(name: string): Frame {
-    let f = this.#metaFrames.get(name);
-    if (!f) {
-      f = { function: name, kind: 'metadata' };
-      this.#metaFrames.set(name, f);
+  #meta(cache: Map<number, { name: string; frame: Frame }>, id: number, name: string, text: () => string): Frame {
+    let e = cache.get(id);
+    if (!e || e.name !== name) {
+      e = { name, frame: { function: text(), kind: 'metadata' } };
+      cache.set(id, e);
     }
-    return f;
+    return e.frame;
   }
 
-  #stack(drained: Drained, id: number, where: 'user' | 'kernel', symbolize: (ips: bigint[]) => Frame[]): Frame[] {
+  #stack(drained: Drained, id: number, where: 'user' | 'kernel', symbolize: (ips: number[]) => Frame[]): Frame[] {
     if (id === NO_STACK) return [];
     if (id < 0) return [lostStackFrame(where, id)];
     const ips = drained.stacks.get(id);
@@ -98,7 +100,10 @@ export class Window {
     return symbolize(ips);
   }
 
-  /** Symbolizes and adds one drain; returns the samples per process it held. */
+  /**
+   * Symbolizes and adds one drain; returns the samples per process it held. Mangled names are
+   * demangled when the caller awaits symbolizer.endRound().
+   */
   add(drained: Drained, symbolizer: Symbolizer): ProcessSamples[] {
     symbolizer.beginRound();
     const perProcess = new Map<number, ProcessSamples>();
@@ -107,8 +112,10 @@ export class Window {
       const kernel = this.#stack(drained, key.kernel_stack_id, 'kernel', (ips) => symbolizer.kernelFrames(ips));
       const user = this.#stack(drained, key.user_stack_id, 'user', (ips) => symbolizer.userFrames(proc, ips));
       const frames = [...kernel, ...user];
-      if (this.#options.threadFrames) frames.push(this.#meta(`${key.comm} (tid ${key.pid})`));
-      if (this.#options.processFrames) frames.push(this.#meta(key.tgid === 0 ? 'idle (pid 0)' : `${proc.name} (pid ${key.tgid})`));
+      if (this.#options.threadFrames) frames.push(this.#meta(this.#threadFrames, key.pid, key.comm, () => `${key.comm} (tid ${key.pid})`));
+      if (this.#options.processFrames) {
+        frames.push(this.#meta(this.#processFrames, key.tgid, proc.name, () => (key.tgid === 0 ? 'idle (pid 0)' : `${proc.name} (pid ${key.tgid})`)));
+      }
       const groupKey = this.#options.groupBy === 'container' && proc.containerId ? `c:${proc.containerId}` : `p:${key.tgid}:${proc.startTicks ?? ''}`;
       let group = this.#groups.get(groupKey);
       if (!group) {
@@ -130,7 +137,6 @@ export class Window {
       if (key.kernel_stack_id !== NO_STACK) ps.system += count;
       else ps.user += count;
     }
-    symbolizer.endRound();
     return [...perProcess.values()];
   }
 

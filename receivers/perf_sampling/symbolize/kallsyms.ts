@@ -1,6 +1,7 @@
 // Kernel symbols from /proc/kallsyms: text symbols of the kernel and its modules, sorted, looked
 // up by address. Read once (and again when a module may have been loaded: an address past every
-// known symbol). Addresses are kept as offsets from the lowest one, so they fit a Float64Array.
+// known symbol). Addresses are the low 48 bits (kernel addresses share their top 16), so they fit
+// a Float64Array exactly.
 import { readFileSync } from 'node:fs';
 
 export interface KernelSymbol {
@@ -10,7 +11,6 @@ export interface KernelSymbol {
 }
 
 export class KernelSymbols {
-  #base = 0n;
   #offsets = new Float64Array(0);
   #names: string[] = [];
   #modules: (string | undefined)[] = [];
@@ -41,7 +41,7 @@ export class KernelSymbols {
   }
 
   #parse(text: string): void {
-    const rows: { addr: bigint; name: string; module?: string }[] = [];
+    const rows: { addr: number; name: string; module?: string }[] = [];
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
@@ -57,32 +57,32 @@ export class KernelSymbols {
       const tab = rest.indexOf('\t');
       const name = tab < 0 ? rest : rest.slice(0, tab);
       const module = tab < 0 ? undefined : rest.slice(tab + 1).trim();
-      const addr = BigInt(`0x${line.slice(0, s1)}`);
-      if (addr === 0n) continue;
+      const hex = line.slice(0, s1);
+      const addr = Number.parseInt(hex.slice(-12), 16);
+      if (addr === 0 || /^0+$/.test(hex)) continue;
       rows.push({ addr, name, module });
     }
     this.available = rows.length > 0;
     if (!rows.length) return;
-    rows.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
-    this.#base = rows[0]!.addr;
+    rows.sort((a, b) => a.addr - b.addr);
     this.#offsets = new Float64Array(rows.length);
     this.#names = new Array(rows.length);
     this.#modules = new Array(rows.length);
     rows.forEach((r, i) => {
-      this.#offsets[i] = Number(r.addr - this.#base);
+      this.#offsets[i] = r.addr;
       this.#names[i] = r.name;
       this.#modules[i] = r.module;
     });
   }
 
-  /** The symbol holding a kernel address (the last one at or below it), or undefined. */
-  lookup(address: bigint): KernelSymbol | undefined {
-    if (!this.available || address < this.#base) return undefined;
-    const x = Number(address - this.#base);
+  /** The symbol holding a kernel address (its low 48 bits; the last symbol at or below it), or undefined. */
+  lookup(addr48: number): KernelSymbol | undefined {
     const a = this.#offsets;
+    if (!this.available || addr48 < a[0]!) return undefined;
+    const x = addr48;
     if (x > a[a.length - 1]! + (1 << 20) && Date.now() - this.#loadedAt > 10_000) {
       this.load(); // past the last symbol: perhaps a module loaded since
-      return this.available ? this.lookup(address) : undefined;
+      return this.available ? this.lookup(addr48) : undefined;
     }
     let lo = 0;
     let hi = a.length - 1;

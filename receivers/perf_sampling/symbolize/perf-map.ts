@@ -6,8 +6,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export interface PerfMapEntry {
-  start: bigint;
-  end: bigint;
+  /** Addresses as numbers (exact: user space ends below 2^47). */
+  start: number;
+  end: number;
   name: string;
 }
 
@@ -17,9 +18,9 @@ export function parsePerfMapLines(text: string): PerfMapEntry[] {
   for (const line of text.split('\n')) {
     const m = /^\s*(?:0x)?([0-9a-fA-F]+)\s+(?:0x)?([0-9a-fA-F]+)\s+(.+?)\s*$/.exec(line);
     if (!m) continue;
-    const start = BigInt(`0x${m[1]}`);
-    const size = BigInt(`0x${m[2]}`);
-    if (size === 0n) continue;
+    const start = Number.parseInt(m[1]!, 16);
+    const size = Number.parseInt(m[2]!, 16);
+    if (size === 0 || !Number.isSafeInteger(start + size)) continue;
     out.push({ start, end: start + size, name: m[3]! });
   }
   return out;
@@ -34,7 +35,7 @@ export class PerfMap {
   #seq = 0;
   #ino = -1;
   /** Longest code object so far: how far back a lookup must look for one that covers an address. */
-  #maxSize = 0n;
+  #maxSize = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -58,7 +59,7 @@ export class PerfMap {
         this.#entries = [];
         this.#readBytes = 0;
         this.#partial = '';
-        this.#maxSize = 0n;
+        this.#maxSize = 0;
         this.#ino = st.ino;
       }
       if (st.size === this.#readBytes) return true;
@@ -85,9 +86,9 @@ export class PerfMap {
   }
 
   /** The name of the code object holding an address (the latest written when several do). */
-  lookup(address: bigint): string | undefined {
+  lookup(address: number): string | undefined {
     if (!this.#sorted) {
-      this.#entries.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.seq - b.seq));
+      this.#entries.sort((a, b) => a.start - b.start || a.seq - b.seq);
       this.#sorted = true;
     }
     const e = this.#entries;

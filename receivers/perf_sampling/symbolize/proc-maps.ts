@@ -2,8 +2,9 @@
 import { readSmall } from '../../../src/host/read.ts';
 
 export interface Mapping {
-  start: bigint;
-  end: bigint;
+  /** Addresses as numbers (exact: user space ends below 2^47). */
+  start: number;
+  end: number;
   /** Offset in the file of the mapping's first byte. */
   offset: number;
   /** "08:01" */
@@ -13,6 +14,8 @@ export interface Mapping {
   path: string;
   /** The kernel appended " (deleted)": the file was replaced or removed since it was mapped. */
   deleted: boolean;
+  /** Identity of the mapped file ("dev:inode:path"), for caches keyed by file. */
+  fileKey: string;
 }
 
 /** Parses the executable mappings of a maps text (others hold no code). */
@@ -27,16 +30,17 @@ export function parseMaps(text: string): Mapping[] {
     const deleted = path.endsWith(' (deleted)');
     if (deleted) path = path.slice(0, -' (deleted)'.length);
     out.push({
-      start: BigInt(`0x${m[1]}`),
-      end: BigInt(`0x${m[2]}`),
+      start: Number.parseInt(m[1]!, 16),
+      end: Number.parseInt(m[2]!, 16),
       offset: Number.parseInt(m[4]!, 16),
       dev: m[5]!,
       inode: Number(m[6]),
       path,
       deleted,
+      fileKey: `${m[5]}:${m[6]}:${path}`,
     });
   }
-  out.sort((a, b) => (a.start < b.start ? -1 : 1));
+  out.sort((a, b) => a.start - b.start);
   return out;
 }
 
@@ -46,7 +50,7 @@ export function readMaps(pid: number, procRoot = '/proc'): Mapping[] | undefined
 }
 
 /** The mapping holding an address, by binary search over sorted mappings. */
-export function findMapping(maps: readonly Mapping[], address: bigint): Mapping | undefined {
+export function findMapping(maps: readonly Mapping[], address: number): Mapping | undefined {
   let lo = 0;
   let hi = maps.length - 1;
   while (lo <= hi) {

@@ -29,8 +29,6 @@ export interface ProcessInfo {
   /** When a sample of it was last seen (Date.now()). */
   lastSeen: number;
   perfMap?: PerfMap | null;
-  /** Frames by instruction pointer (bit 0 of the key: leaf), valid while the maps are. */
-  frames: Map<bigint, unknown>;
 }
 
 /** Field 22 of /proc/PID/stat (after the parenthesised comm, which may hold spaces). */
@@ -73,6 +71,5 @@ export function readProcess(tgid: number, comm: string, cgroupId: bigint, procRo
     alive: maps !== undefined,
     startTicks: stat ? parseStartTicks(stat) : undefined,
     lastSeen: Date.now(),
-    frames: new Map(),
   };
 }

@@ -2,12 +2,14 @@
 // /proc/kallsyms, user addresses through the process's mappings and the ELF symbols of the mapped
 // file (cached per file), JIT code through /tmp/perf-PID.map. What cannot be resolved becomes
 // `module+0xoffset` (or the raw address): a frame never disappears.
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Frame, FrameKind } from '../../../src/pdata/profiles.ts';
 import { Demangler } from './demangle.ts';
 import { fileOffsetToVaddr, lookupSymbol } from './elf.ts';
 import { ElfCache } from './files.ts';
 import { KernelSymbols } from './kallsyms.ts';
+import { kernelAddress } from '../kernel.ts';
 import { PerfMap } from './perf-map.ts';
 import { type ProcessInfo, readProcess } from './processes.ts';
 import { type Mapping, findMapping, isFileMapping, readMaps } from './proc-maps.ts';
@@ -31,6 +33,10 @@ export interface SymbolizerStats {
 /** Minimum age of a copy of a process's mappings before an unknown address makes us read them again. */
 const MAPS_REFRESH_MS = 1000;
 const KERNEL_FRAME_CACHE = 200_000;
+/** Frames of ELF files kept (all files together); past it the cache starts again. */
+const FILE_FRAME_CACHE = 500_000;
+/** A process not sampled for this long is forgotten once /proc says it is gone. */
+const GONE_AFTER_MS = 60_000;
 
 /** The kind of a JIT symbol: interpreter entries and stubs of the JVM and V8 count as interpreted. */
 export function jitKind(name: string): FrameKind {
@@ -41,7 +47,11 @@ export class Symbolizer {
   readonly #options: Required<Omit<SymbolizerOptions, 'kallsymsPath'>> & { kallsymsPath?: string };
   readonly #files: ElfCache;
   readonly #processes = new Map<number, ProcessInfo>();
-  readonly #kernelFrames = new Map<bigint, Frame>();
+  readonly #kernelFrames = new Map<number, Frame>();
+  /** Frames of ELF files by file and offset (key: offset * 2 + 1 for a leaf): shared by every process mapping the file. */
+  #fileFrames = new Map<string, Map<number, Frame>>();
+  #fileFrameCount = 0;
+  #lastSweep = Date.now();
   #kernel: KernelSymbols | undefined;
   /** Processes whose perf map was re-read in this round (reads are bounded to one per round). */
   #perfMapRead = new Set<number>();
@@ -64,18 +74,25 @@ export class Symbolizer {
     };
   }
 
-  /** Starts a round of symbolization (one drain): bounds the re-reads of perf maps. */
+  /** Starts a round of symbolization (one drain): bounds the re-reads of perf maps, forgets processes gone. */
   beginRound(): void {
     this.#perfMapRead.clear();
+    const now = Date.now();
+    if (now - this.#lastSweep < GONE_AFTER_MS / 4) return;
+    this.#lastSweep = now;
+    for (const [tgid, p] of this.#processes) {
+      if (now - p.lastSeen > GONE_AFTER_MS && !existsSync(`${this.#options.procRoot}/${tgid}`)) this.#processes.delete(tgid);
+    }
   }
 
   /** Ends a round: the mangled names of its frames are demangled, in one go. */
-  endRound(): void {
-    this.#demangler.flush();
+  endRound(): Promise<void> {
+    return this.#demangler.flush();
   }
 
   /** Stops the background reading of files. */
   close(): void {
+    this.#demangler.close();
     if (this.#loading) clearImmediate(this.#loading);
     this.#loading = undefined;
     this.#pendingFiles.clear();
@@ -100,10 +117,6 @@ export class Symbolizer {
     return info;
   }
 
-  #fileKey(m: Mapping): string {
-    return `${m.dev}:${m.inode}:${m.path}`;
-  }
-
   #filePaths(proc: ProcessInfo, m: Mapping): { paths: string[]; root: string } {
     const root = `${this.#options.procRoot}/${proc.tgid}/root`;
     const paths = [`${this.#options.procRoot}/${proc.tgid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, `${root}${m.path}`];
@@ -112,7 +125,7 @@ export class Symbolizer {
   }
 
   #queueFile(proc: ProcessInfo, m: Mapping): void {
-    const key = this.#fileKey(m);
+    const key = m.fileKey;
     if (this.#files.has(key) || this.#pendingFiles.has(key)) return;
     this.#pendingFiles.set(key, this.#filePaths(proc, m));
     this.#loading ??= setImmediate(() => this.#loadNext());
@@ -153,44 +166,38 @@ export class Symbolizer {
     }
   }
 
-  /** Frames of a kernel stack, leaf first. */
-  kernelFrames(ips: readonly bigint[]): Frame[] {
+  /** Frames of a kernel stack (addresses' low 48 bits, as decodeStack gives them), leaf first. */
+  kernelFrames(ips: readonly number[]): Frame[] {
     this.#kernel ??= new KernelSymbols(this.#options.kallsymsPath);
     return ips.map((ip, i) => this.#kernelFrame(ip, i === 0));
   }
 
-  #kernelFrame(ip: bigint, leaf: boolean): Frame {
-    const key = (ip << 1n) | (leaf ? 1n : 0n);
+  #kernelFrame(ip: number, leaf: boolean): Frame {
+    const key = ip * 2 + (leaf ? 1 : 0);
     const hit = this.#kernelFrames.get(key);
     if (hit) return hit;
-    const sym = this.#kernel!.lookup(leaf ? ip : ip - 1n);
+    const sym = this.#kernel!.lookup(leaf ? ip : ip - 1);
+    const address = kernelAddress(ip);
     const frame: Frame = sym
-      ? { function: sym.name, kind: 'kernel', module: sym.module, address: ip }
-      : { function: `[kernel]+0x${ip.toString(16)}`, kind: 'kernel', module: '[kernel.kallsyms]', address: ip };
+      ? { function: sym.name, kind: 'kernel', module: sym.module, address }
+      : { function: `[kernel]+0x${address.toString(16)}`, kind: 'kernel', module: '[kernel.kallsyms]', address };
     if (this.#kernelFrames.size >= KERNEL_FRAME_CACHE) this.#kernelFrames.clear();
     this.#kernelFrames.set(key, frame);
     return frame;
   }
 
-  /** Frames of a user stack of `proc`, leaf first. */
-  userFrames(proc: ProcessInfo, ips: readonly bigint[]): Frame[] {
+  /** Frames of a user stack of `proc` (addresses as numbers), leaf first. */
+  userFrames(proc: ProcessInfo, ips: readonly number[]): Frame[] {
     return ips.map((ip, i) => this.#userFrame(proc, ip, i === 0));
   }
 
-  #userFrame(proc: ProcessInfo, ip: bigint, leaf: boolean): Frame {
-    const key = (ip << 1n) | (leaf ? 1n : 0n);
-    const hit = proc.frames.get(key) as Frame | undefined;
-    if (hit) return hit;
+  #userFrame(proc: ProcessInfo, ip: number, leaf: boolean): Frame {
     // A return address points after the call: the call itself is one byte before.
-    const at = leaf ? ip : ip - 1n;
+    const at = leaf ? ip : ip - 1;
     let m = findMapping(proc.maps, at);
     if (!m && this.#refreshMaps(proc)) m = findMapping(proc.maps, at);
-    if (!m) return { function: `[unknown] 0x${ip.toString(16)}`, kind: 'unknown', module: '[unknown]', address: ip };
-    if (isFileMapping(m)) {
-      const frame = this.#fileFrame(proc, m, ip, at);
-      proc.frames.set(key, frame);
-      return frame;
-    }
+    if (!m) return { function: `[unknown] 0x${ip.toString(16)}`, kind: 'unknown', module: '[unknown]', address: BigInt(ip) };
+    if (isFileMapping(m)) return this.#fileFrame(proc, m, at - m.start + m.offset, leaf);
     // Anonymous executable memory: JIT code. Not cached: code there is freed and compiled again.
     const perfMap = this.#perfMap(proc);
     let name = perfMap?.lookup(at);
@@ -199,27 +206,54 @@ export class Symbolizer {
       perfMap.refresh();
       name = perfMap.lookup(at);
     }
-    if (name !== undefined) return { function: name, kind: jitKind(name), module: perfMap!.path, address: ip };
+    if (name !== undefined) return { function: name, kind: jitKind(name), module: perfMap!.path, address: BigInt(ip) };
     const region = m.path || '[anon]';
-    return { function: `${region}+0x${(at - m.start).toString(16)}`, kind: 'unknown', module: region, address: ip };
+    return { function: `${region}+0x${(at - m.start).toString(16)}`, kind: 'unknown', module: region, address: BigInt(ip) };
   }
 
-  #fileFrame(proc: ProcessInfo, m: Mapping, ip: bigint, at: bigint): Frame {
+  /**
+   * The frame of a file offset (of the instruction, or of the call for a return address). Cached per
+   * file, so processes of one program share their frames; the address is the one the file was
+   * linked at (the same in every process), or the file offset when the file could not be read.
+   */
+  #fileFrame(proc: ProcessInfo, m: Mapping, fileOffset: number, leaf: boolean): Frame {
+    const fileKey = m.fileKey;
+    let frames = this.#fileFrames.get(fileKey);
+    const key = fileOffset * 2 + (leaf ? 1 : 0);
+    const hit = frames?.get(key);
+    if (hit) return hit;
     const elf = this.#elf(proc, m);
-    const fileOffset = Number(at - m.start) + m.offset;
+    let frame: Frame;
     if ('info' in elf) {
       const vaddr = fileOffsetToVaddr(elf.info, fileOffset);
       const sym = vaddr === undefined ? undefined : lookupSymbol(elf.info.symbols, vaddr);
-      const frame: Frame = { function: sym ? sym.name : `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
+      frame = {
+        function: sym ? sym.name : `${basename(m.path)}+0x${fileOffset.toString(16)}`,
+        kind: 'native',
+        module: m.path,
+        address: BigInt(vaddr ?? fileOffset),
+      };
       if (elf.info.buildId) frame.buildId = elf.info.buildId;
       this.#demangler.add(frame);
-      return frame;
+    } else {
+      frame = { function: `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: BigInt(fileOffset) };
     }
-    return { function: `${basename(m.path)}+0x${fileOffset.toString(16)}`, kind: 'native', module: m.path, address: ip };
+    if (this.#fileFrameCount >= FILE_FRAME_CACHE) {
+      this.#fileFrames = new Map();
+      this.#fileFrameCount = 0;
+      frames = undefined;
+    }
+    if (!frames) {
+      frames = new Map();
+      this.#fileFrames.set(fileKey, frames);
+    }
+    frames.set(key, frame);
+    this.#fileFrameCount++;
+    return frame;
   }
 
   #elf(proc: ProcessInfo, m: Mapping) {
-    const key = this.#fileKey(m);
+    const key = m.fileKey;
     if (this.#files.has(key)) return this.#files.get(key, []);
     // Paths queued at the announcement first (they name the file the process mapped).
     const queued = this.#pendingFiles.get(key);
@@ -239,7 +273,6 @@ export class Symbolizer {
       return false;
     }
     proc.maps = maps;
-    proc.frames.clear();
     return true;
   }
 
