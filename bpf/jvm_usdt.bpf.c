@@ -6,9 +6,9 @@
  *
  * The USDT programs are attached per JVM (pid-filtered uprobes, so JVMs not watched pay nothing);
  * the two sched tracepoints are attached once. Everything a metric needs is aggregated here:
- *  - gc__begin/gc__end, with the memory manager named by mem__pool__gc__begin in between, pair per
- *    thread into jvm.gc.duration histograms per (pid, manager, action); a manager's stats outside
- *    a pause (concurrent collectors) pair from its first pool begin to its last pool end;
+ *  - gc__begin/gc__end, with the memory manager named by mem__pool__gc__begin/end in between, pair
+ *    per thread into jvm.gc.duration histograms per (pid, manager, action); a manager's stats
+ *    outside a pause (concurrent collectors) pair from its first pool begin to its last pool end;
  *  - mem__pool__gc__begin/end pair per (thread, pool) into the usage before and after the latest
  *    collection of each pool;
  *  - safepoint__begin/end and vmops__begin/end pair per thread into histograms;
@@ -377,6 +377,9 @@ int BPF_USDT(on_pool_end, void *manager, long manager_len, void *pool, long pool
 
 	if (!st)
 		return 0;
+	/* Without the begin probe (attached only where needed), the first pool's end names the manager. */
+	if (st->manager[0] == 0)
+		read_name(st->manager, manager, manager_len);
 	st->used_after += used;
 	if (st->pools_open > 0)
 		st->pools_open--;

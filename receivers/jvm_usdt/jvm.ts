@@ -10,7 +10,7 @@ import { attributes } from '../../src/pdata/common.ts';
 import type { ProcessFacts } from './filters.ts';
 import type { HsperfSnapshot } from './hsperfdata.ts';
 import { type RuntimeInfo, hsperfRuntime } from './hsperf-view.ts';
-import { javaHomeOf, mainClassName, mainOfCommandLine, parseRelease, readCmdline, readStatus, userName, viaRoot } from './procfs.ts';
+import { type CollectorFlag, collectorFlagOf, javaHomeOf, mainClassName, mainOfCommandLine, parseRelease, readCmdline, readStatus, userName, viaRoot } from './procfs.ts';
 
 /** Resource attribute naming the main class (or -jar path): no semantic convention has one. */
 export const MAIN_CLASS_ATTRIBUTE = 'jvm.main_class';
@@ -44,6 +44,8 @@ export interface JvmDescription extends ProcessFacts {
   podUid?: string;
   /** From the JDK's release file (hsperfdata's values replace it when read). */
   runtime: RuntimeInfo;
+  /** The collector the command line selects, if it does. */
+  collectorFlag?: CollectorFlag;
 }
 
 let bootTimeNs: bigint | undefined;
@@ -99,6 +101,7 @@ export function describeJvm(pid: number, startTicks: number, libjvm: string, cgr
     owner: status.uid >= 0 ? userName(pid, status.uid) : undefined,
     nsPid: status.nsPid,
     runtime: releaseRuntime(pid, libjvm),
+    collectorFlag: collectorFlagOf(argv),
   };
 }
 
@@ -161,6 +164,10 @@ export class TrackedJvm implements JvmIdentity {
   hsperf: HsperfSnapshot | undefined;
   /** The exit was seen: detached, waiting for its last collection. */
   exited = false;
+  /** mem__pool__gc__begin is attached (it is only where needed: see the receiver). */
+  poolBegin = false;
+  /** The probes its libjvm.so defines ("provider:name"). */
+  available: ReadonlySet<string> | undefined;
 
   constructor(description: JvmDescription) {
     this.pid = description.pid;

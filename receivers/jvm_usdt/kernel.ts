@@ -54,6 +54,9 @@ export const PROBES: readonly ProbeSpec[] = [
 
 export const TRACEPOINTS = ['sched/sched_process_exec', 'sched/sched_process_exit'];
 
+/** Attached only where needed (see JvmUsdtReceiver): one trap per memory pool per collection. */
+export const POOL_BEGIN_PROBE = 'hotspot:mem__pool__gc__begin';
+
 /** What this kernel lacks to run the receiver (empty: it can run). */
 export function missingKernelFeatures(options: { probes: readonly ProbeGroup[]; logs: boolean }, report?: ProbeReport): string[] {
   const r = report ?? probeKernel({ tracepoints: TRACEPOINTS });
@@ -158,14 +161,15 @@ export class JvmKernel {
   }
 
   /**
-   * Attaches the probes of `groups` that `available` ("provider:name") has, to one JVM. libjvm is
-   * given as bpfcol can open it (/proc/PID/root/...). A probe that fails is reported, the others stay.
+   * Attaches the probes of `groups` that `available` ("provider:name") has and `skip` does not
+   * name, to one JVM. libjvm is given as bpfcol can open it (/proc/PID/root/...). A probe that
+   * fails is reported, the others stay.
    */
-  attach(pid: number, libjvm: string, available: ReadonlySet<string>, groups: readonly ProbeGroup[]): AttachResult {
+  attach(pid: number, libjvm: string, available: ReadonlySet<string>, groups: readonly ProbeGroup[], skip: ReadonlySet<string> = new Set()): AttachResult {
     const out: AttachResult = { links: [], attached: [], failed: [] };
     for (const p of PROBES) {
       const id = `${p.provider}:${p.name}`;
-      if (!groups.includes(p.group) || !available.has(id)) continue;
+      if (!groups.includes(p.group) || !available.has(id) || skip.has(id)) continue;
       try {
         out.links.push(this.object.program(p.program).attachUsdt({ binaryPath: libjvm, provider: p.provider, name: p.name, pid }));
         out.attached.push(id);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  collectorFlagOf,
   findJvmMappings,
   javaHomeOf,
   javaMainOf,
@@ -75,6 +76,12 @@ describe('the java launcher command line', () => {
   for (const [args, want] of cases) {
     it(`java ${args.join(' ')}`, () => assert.deepEqual(javaMainOf(args), want));
   }
+
+  it('finds the collector the flags select (the last one wins)', () => {
+    assert.equal(collectorFlagOf(['java', '-XX:+UseZGC', 'Main']), 'z');
+    assert.equal(collectorFlagOf(['java', '-XX:+UseParallelGC', '-XX:+UseShenandoahGC', 'Main']), 'shenandoah');
+    assert.equal(collectorFlagOf(['java', '-XX:-UseZGC', 'Main']), undefined);
+  });
 
   it('only reads java launchers; names the module class or the jar', () => {
     assert.equal(mainOfCommandLine(['/usr/bin/python3', 'Main']), undefined);

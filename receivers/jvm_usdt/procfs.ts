@@ -118,6 +118,23 @@ export function javaMainOf(args: readonly string[]): JavaMain | undefined {
   return undefined;
 }
 
+export type CollectorFlag = 'g1' | 'parallel' | 'serial' | 'z' | 'shenandoah';
+
+const COLLECTOR_FLAGS: Record<string, CollectorFlag> = {
+  '-XX:+UseG1GC': 'g1',
+  '-XX:+UseParallelGC': 'parallel',
+  '-XX:+UseSerialGC': 'serial',
+  '-XX:+UseZGC': 'z',
+  '-XX:+UseShenandoahGC': 'shenandoah',
+};
+
+/** The collector a command line selects (the last -XX:+Use...GC flag), undefined when it names none. */
+export function collectorFlagOf(argv: readonly string[]): CollectorFlag | undefined {
+  let out: CollectorFlag | undefined;
+  for (const a of argv) out = COLLECTOR_FLAGS[a] ?? out;
+  return out;
+}
+
 /** The main class, jar or module of a java launcher's command line (argv[0] is a java executable), else undefined. */
 export function mainOfCommandLine(argv: readonly string[]): JavaMain | undefined {
   const exe = argv[0]?.split('/').pop();

@@ -14,7 +14,8 @@ import { type ElfProbes, probeSet, readUsdtProbes } from './elf-notes.ts';
 import { type JvmFilter, compileFilters } from './filters.ts';
 import { readHsperfdata } from './hsperfdata.ts';
 import { TrackedJvm, describeJvm, mainClassOfJavaCommand } from './jvm.ts';
-import { JvmKernel, type JvmKernelData, type KernelLosses, TRACEPOINTS, missingKernelFeatures } from './kernel.ts';
+import { type AttachResult, JvmKernel, type JvmKernelData, type KernelLosses, POOL_BEGIN_PROBE, TRACEPOINTS, missingKernelFeatures } from './kernel.ts';
+import { collectorOf } from './hsperf-view.ts';
 import { type GcEventT, ProcEventKind } from './layout.ts';
 import { gcLogs } from './logs.ts';
 import { type JvmSample, buildMetrics } from './metrics.ts';
@@ -215,12 +216,48 @@ export class JvmUsdtReceiver implements Component {
       jvm.probes = 'none';
       return;
     }
-    const r = kernel.attach(jvm.pid, viaRoot(jvm.pid, jvm.description.libjvm), probeSet(probes.probes), groups);
+    jvm.available = probeSet(probes.probes);
+    const skip = this.#wantsPoolBegin(jvm) === true ? new Set<string>() : new Set([POOL_BEGIN_PROBE]);
+    const r = kernel.attach(jvm.pid, viaRoot(jvm.pid, jvm.description.libjvm), jvm.available, groups, skip);
+    this.#attachResult(jvm, r);
+    jvm.probes = r.attached.length ? 'attached' : 'failed';
+    jvm.poolBegin = r.attached.includes(POOL_BEGIN_PROBE);
+    if (r.attached.length) jvm.attachUnixNano = nowUnixNano();
+  }
+
+  #attachResult(jvm: TrackedJvm, r: AttachResult): void {
     for (const f of r.failed) this.#attachFailures.add(1, { probe: f.probe });
     if (r.failed.length) this.#settings.logger.warn('USDT probes failed to attach', { pid: jvm.pid, failed: r.failed });
-    jvm.links = r.links;
-    jvm.probes = r.attached.length ? 'attached' : 'failed';
-    if (r.attached.length) jvm.attachUnixNano = nowUnixNano();
+    jvm.links.push(...r.links);
+  }
+
+  /**
+   * Whether a JVM needs mem__pool__gc__begin, which traps once per memory pool per collection: the
+   * GC records use the usage before each collection, and a concurrent collector's cycle (ZGC,
+   * Shenandoah) starts at its first pool; pauses of the others are timed by gc__begin/gc__end and
+   * their pools' usage after a collection comes from mem__pool__gc__end. Undefined: not known yet
+   * (the collector is learnt from the command line or hsperfdata).
+   */
+  #wantsPoolBegin(jvm: TrackedJvm): boolean | undefined {
+    if (this.#config.logs.enabled && this.logsConsumer) return true;
+    const flag = jvm.description.collectorFlag;
+    if (flag) return flag === 'z' || flag === 'shenandoah';
+    if (jvm.hsperf) {
+      const c = collectorOf(jvm.hsperf);
+      return c === 'z' || c === 'shenandoah' || c === 'unknown';
+    }
+    // No flag and no hsperfdata (yet): the JVM's default collector (G1, or Serial on small machines).
+    return this.#config.hsperfdata && jvm.hsperfLookups < HSPERF_LOOKUPS ? undefined : false;
+  }
+
+  /** Attaches mem__pool__gc__begin once a JVM turns out to need it. */
+  #attachPoolBeginIfNeeded(jvm: TrackedJvm): void {
+    const kernel = this.#kernel;
+    if (!kernel || jvm.probes !== 'attached' || jvm.poolBegin || !jvm.available?.has(POOL_BEGIN_PROBE) || !this.#config.probes.includes('gc')) return;
+    if (this.#wantsPoolBegin(jvm) !== true) return;
+    const r = kernel.attach(jvm.pid, viaRoot(jvm.pid, jvm.description.libjvm), new Set([POOL_BEGIN_PROBE]), this.#config.probes);
+    this.#attachResult(jvm, r);
+    jvm.poolBegin = r.attached.length > 0;
   }
 
   /** Finds the hsperfdata mapping (the maps are read again until it appears, a few times at most). */
@@ -252,6 +289,7 @@ export class JvmUsdtReceiver implements Component {
       const s = readHsperfdata(jvm.hsperfPath);
       if (!s.data.header.accessible) return;
       jvm.adoptHsperf(s);
+      this.#attachPoolBeginIfNeeded(jvm);
       if (!jvm.causeGiven && jvm.probes === 'attached' && jvm.hsperfAddress !== undefined) {
         const cause = s.data.entries.get('sun.gc.cause');
         if (cause && cause.vectorLength > 0) this.#kernel?.track(jvm.pid, jvm.hsperfAddress + BigInt(cause.dataOffset), cause.vectorLength);

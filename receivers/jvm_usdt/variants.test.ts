@@ -141,6 +141,61 @@ describe('a HotSpot built without USDT probes', () => {
   });
 });
 
+for (const [flag, cycles, pauses] of [
+  ['ZGC', 'ZGC Cycles', 'ZGC Pauses'],
+  ['ShenandoahGC', 'Shenandoah Cycles', 'Shenandoah Pauses'],
+] as const) {
+  describe(`a concurrent collector (-XX:+Use${flag})`, () => {
+    it('gets mem__pool__gc__begin attached and every cycle JMX counts timed', async () => {
+      const r = await startReceiver({ collection_interval: INTERVAL, filters: { main_classes: ['Workload'] } });
+      const jvm = await Workload.start({ jdk: debianJdk(), programs, jvmArgs: ['-Xmx256m', `-XX:+Use${flag}`] });
+      try {
+        const tracked = await until('attached', () => r.receiver.jvms().find((j) => j.pid === jvm.pid && j.probes === 'attached'));
+        assert.equal(tracked.poolBegin, true, 'the begin probe is attached for a concurrent collector');
+        const base = await jvm.command('jmx');
+        const before = await r.nextBatches();
+        const count = (d: typeof before) => histogram(d, jvm.pid, 'jvm.gc.duration', { 'jvm.gc.name': cycles, 'jvm.gc.action': 'end of GC cycle' })?.count ?? 0;
+        await jvm.command('alloc 600');
+        await jvm.command('gc');
+        // The collector runs cycles of its own after System.gc(): compare once JMX stands still over a batch.
+        const { data, state } = await until('JMX and a batch agree on a quiet moment', async () => {
+          const s1 = await jvm.command('jmx');
+          const d = await r.nextBatches();
+          const s2 = await jvm.command('jmx');
+          return gcCount(s1, cycles) === gcCount(s2, cycles) ? { data: d, state: s2 } : undefined;
+        }, 60_000);
+        const jmx = gcCount(state, cycles) - gcCount(base, cycles);
+        console.log(`${flag} ${cycles}: probes +${count(data) - count(before)}, JMX +${jmx}; ${pauses} (no pool stats: not reported) JMX +${gcCount(state, pauses) - gcCount(base, pauses)}`);
+        assert.ok(jmx > 0, 'cycles happened');
+        assert.equal(count(data) - count(before), jmx);
+        assert.equal(histogram(data, jvm.pid, 'jvm.gc.duration', { 'jvm.gc.name': pauses }), undefined);
+        assert.ok(histogram(data, jvm.pid, 'jvm.safepoint.duration')!.count > 0, 'its pauses are safepoints');
+      } finally {
+        await jvm.stop();
+        await r.stop();
+      }
+    });
+  });
+}
+
+describe('a G1 JVM without GC records', () => {
+  it('is attached without mem__pool__gc__begin, its pools still read after each collection', async () => {
+    const r = await startReceiver({ collection_interval: INTERVAL, filters: { main_classes: ['Workload'] } });
+    const jvm = await Workload.start({ jdk: debianJdk(), programs, jvmArgs: ['-Xmx128m'] });
+    try {
+      const tracked = await until('attached, hsperfdata read', () => r.receiver.jvms().find((j) => j.pid === jvm.pid && j.probes === 'attached' && j.hsperf));
+      assert.equal(tracked.poolBegin, false);
+      const end = await jvm.command('gc');
+      const data = await r.nextBatches();
+      assert.equal(histogram(data, jvm.pid, 'jvm.gc.duration', { 'jvm.gc.name': 'G1 Old Generation', 'jvm.gc.action': 'end of major GC' })?.count, gcCount(end, 'G1 Old Generation'), 'the manager is named by the pools\' end');
+      assert.equal(sumValue(data, jvm.pid, 'jvm.memory.used_after_last_gc', { 'jvm.memory.pool.name': 'G1 Old Gen' }), afterGc(end, 'G1 Old Gen'));
+    } finally {
+      await jvm.stop();
+      await r.stop();
+    }
+  });
+});
+
 describe('filters', () => {
   it('leave a JVM whose main class does not match alone: nothing attached, no metrics', async () => {
     const r = await startReceiver({ collection_interval: INTERVAL, filters: { main_classes: ['com.example.*'] } });

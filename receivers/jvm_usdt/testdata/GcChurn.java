@@ -2,17 +2,27 @@
 // fixed time, printing how much work it did, in how long, with how much CPU time of the whole
 // process (GC threads and uprobe traps included). bench/jvm_usdt-overhead.ts compares the rates
 // with and without bpfcol attached.
-//   java GcChurn <seconds>   prints "units <n> seconds <s> cpu <s> gcs <collections>"
+//   java GcChurn <seconds> [wait]   prints "ready" and, with wait, starts at the next line on stdin;
+//                                   at the end prints "units <n> seconds <s> cpu <s> gcs <collections> gcms <ms>"
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 
 public class GcChurn {
   static volatile Object sink;
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws java.io.IOException {
     double seconds = Double.parseDouble(args[0]);
+    System.out.println("ready");
+    System.out.flush();
+    if (args.length > 1 && args[1].equals("wait")) System.in.read();
     Object[] survivors = new Object[4096];
     long units = 0;
+    long gcs0 = 0;
+    long gcMs0 = 0;
+    for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) {
+      gcs0 += g.getCollectionCount();
+      gcMs0 += g.getCollectionTime();
+    }
     com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     long cpu0 = os.getProcessCpuTime();
     long start = System.nanoTime();
@@ -29,8 +39,12 @@ public class GcChurn {
     }
     double took = (System.nanoTime() - start) / 1e9;
     double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
-    long gcs = 0;
-    for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) gcs += g.getCollectionCount();
-    System.out.println("units " + units + " seconds " + took + " cpu " + cpu + " gcs " + gcs);
+    long gcs = -gcs0;
+    long gcMs = -gcMs0;
+    for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) {
+      gcs += g.getCollectionCount();
+      gcMs += g.getCollectionTime();
+    }
+    System.out.println("units " + units + " seconds " + took + " cpu " + cpu + " gcs " + gcs + " gcms " + gcMs);
   }
 }
