@@ -17,6 +17,7 @@ import { tcpDropFactory } from './receivers/tcp_drop/factory.ts';
 import { resourcesFactory } from './receivers/resources/factory.ts';
 import { jvmUsdtFactory } from './receivers/jvm_usdt/factory.ts';
 import { perfSamplingFactory } from './receivers/perf_sampling/factory.ts';
+import { socketTraceFactory } from './receivers/socket_trace/factory.ts';
 import { fileFactory } from './exporters/file/factory.ts';
 import { otlpFactory as otlpExporterFactory } from './exporters/otlp/factory.ts';
 import { otlpHttpFactory } from './exporters/otlp_http/factory.ts';
@@ -33,6 +34,7 @@ export const factories: Factories = {
     resourcesFactory,
     jvmUsdtFactory,
     perfSamplingFactory,
+    socketTraceFactory,
   ],
   processors: [
     attributesFactory,

@@ -2,8 +2,9 @@
 // matcher pairing its requests and responses. Nothing a parser does escapes: errors and garbage
 // are counted, the parser's side is reset and parsing resumes at the next syscall boundary.
 import { type Direction, EGRESS, INGRESS } from './layout.ts';
-import { FifoMatcher, KeyedMatcher, type Matcher } from './matcher.ts';
+import { FifoMatcher, KeyedMatcher, type MatchStats, type Matcher } from './matcher.ts';
 import type { ConnectionInfo, ConnectionParser, Exchange, Framed, MessageSink, PrivacyOptions, ProtocolModule, Side } from './protocols/types.ts';
+import type { ProcessResource } from './processes.ts';
 import { ByteStream, MAX_BUFFERED_BYTES, type Segment } from './stream.ts';
 
 export interface ParseStats {
@@ -22,13 +23,13 @@ export interface ExchangeSink {
 }
 
 export interface ConnectionIdentity {
-  id: bigint;
+  id: number;
   tgid: number;
   fd: number;
   startTime: bigint;
   cgroupId: bigint;
   comm: string;
-  openedNs: bigint;
+  openedNs: number;
 }
 
 export class TracedConnection {
@@ -43,16 +44,19 @@ export class TracedConnection {
   readonly #emit: (e: Exchange<unknown, unknown>) => void;
   readonly #sink: MessageSink<unknown, unknown>;
   /** Kernel time of the latest record. */
-  lastSeenNs: bigint;
+  lastSeenNs: number;
   /** The parser gave up on it: later records are dropped (and the kernel told to stop sending). */
   stopped = false;
+  /** Whose connection it is, once looked up (the receiver's cache). */
+  resource: ProcessResource | undefined;
 
-  constructor(identity: ConnectionIdentity, info: ConnectionInfo, protocol: ProtocolModule, privacy: PrivacyOptions, stats: ParseStats, onExchange: ExchangeSink) {
+  /** `stats` is shared by the connections of a protocol: parse and match counts add up there. */
+  constructor(identity: ConnectionIdentity, info: ConnectionInfo, protocol: ProtocolModule, privacy: PrivacyOptions, stats: ParseStats & MatchStats, onExchange: ExchangeSink) {
     this.identity = identity;
     this.info = info;
     this.protocol = protocol;
     this.#parser = protocol.newParser(info.role, privacy);
-    this.#matcher = protocol.matching === 'keyed' ? new KeyedMatcher() : new FifoMatcher();
+    this.#matcher = protocol.matching === 'keyed' ? new KeyedMatcher(stats) : new FifoMatcher(stats);
     this.#requestDirection = info.role === 'server' ? INGRESS : EGRESS;
     this.#stats = stats;
     this.lastSeenNs = identity.openedNs;
@@ -60,13 +64,10 @@ export class TracedConnection {
     this.#sink = {
       request: (m: Framed<unknown>) => this.#matcher.request(m, this.#emit),
       response: (m: Framed<unknown>) => this.#matcher.response(m, this.#emit),
-      desync: (beforeNs: bigint) => void this.#matcher.expire(beforeNs),
+      desync: (beforeNs: number) => void this.#matcher.expire(beforeNs),
     };
   }
 
-  get matchStats(): { unanswered: number; unmatched: number } {
-    return this.#matcher.stats;
-  }
 
   /** Feeds one syscall's payload. Returns false once the connection should no longer be followed. */
   onData(direction: Direction, segment: Segment): boolean {
@@ -85,7 +86,9 @@ export class TracedConnection {
       // Pairs could shift past a lost message: drop what waits rather than pair it wrongly.
       this.#matcher.clear();
     }
-    return this.#parse(side, stream);
+    const more = this.#parse(side, stream);
+    stream.retain();
+    return more;
   }
 
   #parse(side: Side, stream: ByteStream): boolean {
@@ -112,7 +115,7 @@ export class TracedConnection {
   }
 
   /** Drops requests waiting since before `beforeNs`; returns how many. */
-  expire(beforeNs: bigint): number {
+  expire(beforeNs: number): number {
     return this.#matcher.expire(beforeNs);
   }
 

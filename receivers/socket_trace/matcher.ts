@@ -18,7 +18,7 @@ export interface Matcher<Req, Res> {
   request(m: Framed<Req>, emit: (e: Exchange<Req, Res>) => void): void;
   response(m: Framed<Res>, emit: (e: Exchange<Req, Res>) => void): void;
   /** Drops requests waiting since before `beforeNs` (kernel time); returns how many. */
-  expire(beforeNs: bigint): number;
+  expire(beforeNs: number): number;
   /** Drops everything waiting (the connection ended or lost bytes); returns how many requests. */
   clear(): number;
   readonly stats: MatchStats;
@@ -30,9 +30,14 @@ export interface Matcher<Req, Res> {
 const MAX_WAITING = 1024;
 
 export class FifoMatcher<Req, Res> implements Matcher<Req, Res> {
-  readonly stats: MatchStats = { unanswered: 0, unmatched: 0 };
+  readonly stats: MatchStats;
   #requests: Framed<Req>[] = [];
   #responses: Framed<Res>[] = [];
+
+  /** `stats` may be shared with other matchers (counts per protocol). */
+  constructor(stats: MatchStats = { unanswered: 0, unmatched: 0 }) {
+    this.stats = stats;
+  }
 
   get pending(): number {
     return this.#requests.length;
@@ -77,7 +82,7 @@ export class FifoMatcher<Req, Res> implements Matcher<Req, Res> {
     }
   }
 
-  expire(beforeNs: bigint): number {
+  expire(beforeNs: number): number {
     let n = 0;
     while (this.#requests.length && this.#requests[0]!.firstEnterNs < beforeNs) {
       this.#requests.shift();
@@ -102,9 +107,13 @@ export class FifoMatcher<Req, Res> implements Matcher<Req, Res> {
 }
 
 export class KeyedMatcher<Req, Res> implements Matcher<Req, Res> {
-  readonly stats: MatchStats = { unanswered: 0, unmatched: 0 };
+  readonly stats: MatchStats;
   #requests = new Map<Framed<Req>['key'], Framed<Req>>();
   #responses = new Map<Framed<Res>['key'], Framed<Res>>();
+
+  constructor(stats: MatchStats = { unanswered: 0, unmatched: 0 }) {
+    this.stats = stats;
+  }
 
   get pending(): number {
     return this.#requests.size;
@@ -140,7 +149,7 @@ export class KeyedMatcher<Req, Res> implements Matcher<Req, Res> {
     this.stats[stat]++;
   }
 
-  expire(beforeNs: bigint): number {
+  expire(beforeNs: number): number {
     let n = 0;
     for (const [k, m] of this.#requests) {
       if (m.firstEnterNs < beforeNs) {

@@ -14,9 +14,11 @@ export interface Segment {
   head: Buffer;
   /** Captured end of the payload when the head was cut: its last tail.length bytes. */
   tail?: Buffer;
-  /** Kernel monotonic ns: syscall entry and exit. */
-  enterNs: bigint;
-  exitNs: bigint;
+  /** Kernel times (ns since the receiver's time base, see clock.ts): syscall entry and exit. */
+  enterNs: number;
+  exitNs: number;
+  /** head and tail view memory the caller reuses: retain() copies them if they must be kept. */
+  borrowed?: boolean;
 }
 
 /** How much unparsed data a stream holds before the parser is judged stuck. */
@@ -29,7 +31,7 @@ export class ByteStream {
   /** End of the last segment appended. */
   #end = 0;
   #started = false;
-  #consumedExitNs = 0n;
+  #consumedExitNs = 0;
   #joined: { at: number; buffer: Buffer } | undefined;
 
   /** Position of the next unread byte. */
@@ -38,7 +40,7 @@ export class ByteStream {
   }
 
   /** Exit time of the syscall that moved the last byte read (skipped) so far. */
-  get consumedExitNs(): bigint {
+  get consumedExitNs(): number {
     return this.#consumedExitNs;
   }
 
@@ -143,6 +145,16 @@ export class ByteStream {
     this.#pos = next.position;
     this.#drop();
     return true;
+  }
+
+  /** Copies the bytes of borrowed segments still held (the caller is about to reuse their memory). */
+  retain(): void {
+    for (const s of this.#segments) {
+      if (!s.borrowed) continue;
+      s.head = Buffer.from(s.head);
+      if (s.tail) s.tail = Buffer.from(s.tail);
+      s.borrowed = false;
+    }
   }
 
   /** Drops everything appended (the connection is no longer parsed). */

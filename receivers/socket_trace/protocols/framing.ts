@@ -3,23 +3,23 @@
 import type { ByteStream, Segment } from '../stream.ts';
 
 export interface Start {
-  firstEnterNs: bigint;
-  firstExitNs: bigint;
+  firstEnterNs: number;
+  firstExitNs: number;
 }
 
 /** The times of the syscall that moved the byte at the stream's current position. */
 export function startAt(stream: ByteStream): Start {
   const s = stream.segmentAt(0);
-  return { firstEnterNs: s?.enterNs ?? 0n, firstExitNs: s?.exitNs ?? 0n };
+  return { firstEnterNs: s?.enterNs ?? 0, firstExitNs: s?.exitNs ?? 0 };
 }
 
 /** Exit time of the syscall that moved the byte `offset` past the current position (or the latest). */
-export function exitAt(stream: ByteStream, offset: number): bigint {
-  return (stream.segmentAt(offset) ?? stream.lastSegment())?.exitNs ?? 0n;
+export function exitAt(stream: ByteStream, offset: number): number {
+  return (stream.segmentAt(offset) ?? stream.lastSegment())?.exitNs ?? 0;
 }
 
 /** Exit time of the syscall that moved the last byte read so far: the end of the message just read. */
-export function consumedExit(stream: ByteStream): bigint {
+export function consumedExit(stream: ByteStream): number {
   return stream.consumedExitNs;
 }
 
@@ -36,11 +36,11 @@ export function segmentEndsWith(s: Segment, suffix: Buffer): boolean {
  * payload starts a new message. Returns the exit time of its last syscall once known (the stream
  * then stands at the next message), or undefined when more bytes are needed.
  */
-export function followLost(stream: ByteStream, state: { lastExitNs: bigint }, endsMessage: (s: Segment) => boolean, startsMessage: (head: Buffer) => boolean): bigint | undefined {
+export function followLost(stream: ByteStream, state: { lastExitNs: number }, endsMessage: (s: Segment) => boolean, startsMessage: (head: Buffer) => boolean): number | undefined {
   for (;;) {
     const s = stream.segmentAt(0);
     if (!s) return undefined;
-    if (stream.position === s.position && state.lastExitNs !== 0n && startsMessage(s.head)) return state.lastExitNs;
+    if (stream.position === s.position && state.lastExitNs !== 0 && startsMessage(s.head)) return state.lastExitNs;
     stream.skip(s.position + s.length - stream.position);
     state.lastExitNs = s.exitNs;
     if (endsMessage(s)) return s.exitNs;

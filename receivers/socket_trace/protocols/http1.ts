@@ -4,6 +4,7 @@
 import { isSensitiveHeader, redactQuery } from '../privacy.ts';
 import type { ByteStream, Segment } from '../stream.ts';
 import { Attrs, addServerAndPeer } from './attributes.ts';
+import { indexOfBlankLine, indexOfByte, indexOfCrlf } from './bytes.ts';
 import { type Start, consumedExit, followLost, segmentEndsWith, startAt } from './framing.ts';
 import type { ConnectionInfo, ConnectionParser, Exchange, MessageSink, ParseResult, PrivacyOptions, ProtocolModule, Side, SpanDescription, TraceContext } from './types.ts';
 
@@ -33,7 +34,7 @@ export interface HttpResponse {
 }
 
 const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE', 'QUERY']);
-const CRLFCRLF = Buffer.from('\r\n\r\n');
+const NO_BODY: BodyState = { kind: 'none' };
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 /** Heads larger than this are not waited for. */
 const MAX_HEAD = 65536;
@@ -42,8 +43,8 @@ type BodyState =
   | { kind: 'none' }
   | { kind: 'length'; remaining: number }
   | { kind: 'chunked'; remaining: number; trailer: boolean }
-  | { kind: 'lost'; lastExitNs: bigint }
-  | { kind: 'close'; lastExitNs: bigint };
+  | { kind: 'lost'; lastExitNs: number }
+  | { kind: 'close'; lastExitNs: number };
 
 interface Pending<T> {
   message: T;
@@ -52,50 +53,145 @@ interface Pending<T> {
 }
 
 const startsRequest = (b: Buffer): boolean => {
-  const sp = b.indexOf(0x20);
+  const sp = indexOfByte(b, 0x20, 0, Math.min(b.length, 12));
   if (sp < 3 || sp > 10) return false;
   for (let i = 0; i < sp; i++) if (b[i]! < 0x41 || b[i]! > 0x5a) return false;
   return true;
 };
-const startsResponse = (b: Buffer): boolean => b.length >= 8 && b.toString('latin1', 0, 7) === 'HTTP/1.';
+const startsResponse = (b: Buffer): boolean => b.length >= 8 && b[0] === 0x48 && b[1] === 0x54 && b[2] === 0x54 && b[3] === 0x50 && b[4] === 0x2f && b[5] === 0x31 && b[6] === 0x2e;
 const endsChunked = (s: Segment): boolean => segmentEndsWith(s, LAST_CHUNK);
 
-/** Parses header lines into the fields kept; `keep` names the allow-listed ones. */
-function parseHeaders(lines: string[], keep: ReadonlySet<string>): { fields: Map<string, string>; kept?: Record<string, string[]> } {
-  const fields = new Map<string, string>();
-  let kept: Record<string, string[]> | undefined;
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    switch (name) {
-      case 'host':
-      case 'user-agent':
-      case 'content-length':
-      case 'transfer-encoding':
-      case 'connection':
-      case 'traceparent':
-      case 'tracestate':
-        fields.set(name, fields.has(name) ? `${fields.get(name)},${value}` : value);
-        break;
+/** The header fields the spans need, read from the head's bytes without splitting it into strings. */
+interface Fields {
+  host?: string;
+  userAgent?: string;
+  /** -1: present but not a number; undefined: absent. */
+  contentLength?: number;
+  transferEncoding?: string;
+  traceparent?: string;
+  tracestate?: string;
+  kept?: Record<string, string[]>;
+}
+
+/** Whether buf[at, at+name.length) equals `name` (lower case ASCII) ignoring case. */
+function nameIs(buf: Buffer, at: number, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let i = 0; i < len; i++) if ((buf[at + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Reads header lines from `from` up to `end` (the blank line, or where the capture stopped: a
+ * partial last line is left out). Only the fields spans use become strings, plus allow-listed ones.
+ */
+function readHeaders(buf: Buffer, from: number, end: number, keep: ReadonlySet<string>, cache: HeaderCache): Fields {
+  const f: Fields = {};
+  for (let at = from; at < end; ) {
+    const eol = indexOfCrlf(buf, at, Math.min(end + 2, buf.length));
+    if (eol < 0) break;
+    const colon = indexOfByte(buf, 0x3a, at, eol);
+    if (colon > at) {
+      let v = colon + 1;
+      while (v < eol && (buf[v] === 0x20 || buf[v] === 0x09)) v++;
+      let ve = eol;
+      while (ve > v && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
+      const len = colon - at;
+      const value = (): string => buf.toString('latin1', v, ve);
+      switch (len) {
+        case 4:
+          if (nameIs(buf, at, len, 'host')) f.host = cache.host.get(buf, v, ve);
+          break;
+        case 10:
+          if (nameIs(buf, at, len, 'user-agent')) f.userAgent = cache.userAgent.get(buf, v, ve);
+          else if (nameIs(buf, at, len, 'tracestate')) f.tracestate = f.tracestate === undefined ? value() : `${f.tracestate},${value()}`;
+          break;
+        case 11:
+          if (nameIs(buf, at, len, 'traceparent')) f.traceparent = value();
+          break;
+        case 14:
+          if (nameIs(buf, at, len, 'content-length')) f.contentLength = f.contentLength === undefined ? decimal(buf, v, ve) : -1;
+          break;
+        case 17:
+          if (nameIs(buf, at, len, 'transfer-encoding')) f.transferEncoding = f.transferEncoding === undefined ? value() : `${f.transferEncoding},${value()}`;
+          break;
+      }
+      if (keep.size) {
+        const name = buf.toString('latin1', at, colon).trim().toLowerCase();
+        if (keep.has(name) && !isSensitiveHeader(name)) {
+          f.kept ??= {};
+          (f.kept[name] ??= []).push(value());
+        }
+      }
     }
-    if (keep.size && keep.has(name) && !isSensitiveHeader(name)) {
-      kept ??= {};
-      (kept[name] ??= []).push(value);
-    }
+    at = eol + 2;
   }
-  return kept ? { fields, kept } : { fields };
+  return f;
 }
 
-function contentLength(fields: Map<string, string>): number | undefined {
-  const v = fields.get('content-length');
-  if (v === undefined) return undefined;
-  const n = Number(v.split(',')[0]);
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+/** A decimal number in buf[from, to), -1 when it is not one. */
+function decimal(buf: Buffer, from: number, to: number): number {
+  if (from >= to || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
-const isChunked = (fields: Map<string, string>): boolean => /(^|,)\s*chunked\s*$/i.test(fields.get('transfer-encoding') ?? '');
+function contentLength(f: Fields): number | undefined {
+  return f.contentLength === undefined || f.contentLength < 0 ? undefined : f.contentLength;
+}
+
+/** The last value of a header on a connection: the same bytes give the same string, not a new one. */
+class LastValue {
+  #bytes = new Uint8Array(0);
+  #value = '';
+
+  get(buf: Buffer, from: number, to: number): string {
+    const n = to - from;
+    const b = this.#bytes;
+    if (n === b.length) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (buf[from + i] !== b[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#value;
+    }
+    this.#value = buf.toString('latin1', from, to);
+    this.#bytes = n <= 512 ? Uint8Array.prototype.slice.call(buf, from, to) : new Uint8Array(0);
+    return this.#value;
+  }
+}
+
+interface HeaderCache {
+  host: LastValue;
+  userAgent: LastValue;
+}
+
+const METHOD_NAMES = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** The method's name without allocating for the common ones. */
+function methodName(buf: Buffer, len: number): string {
+  for (const m of METHOD_NAMES) {
+    if (m.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (buf[i] !== m.charCodeAt(i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return m;
+  }
+  return buf.toString('latin1', 0, len);
+}
+
+const isChunked = (f: Fields): boolean => f.transferEncoding !== undefined && /(^|,)\s*chunked\s*$/i.test(f.transferEncoding);
 
 export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> {
   readonly #privacy: PrivacyOptions;
@@ -103,6 +199,7 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
   #response: Pending<HttpResponse> | undefined;
   /** Methods of requests not answered yet: HEAD responses have no body; CONNECT switches to a tunnel. */
   #methods: string[] = [];
+  readonly #cache: HeaderCache = { host: new LastValue(), userAgent: new LastValue() };
 
   constructor(privacy: PrivacyOptions) {
     this.#privacy = privacy;
@@ -138,7 +235,7 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
   }
 
   /** Exit time of the message's last byte: the bytes just consumed. */
-  #lastExit(stream: ByteStream, p: Pending<unknown>): bigint {
+  #lastExit(stream: ByteStream, p: Pending<unknown>): number {
     if (p.body.kind === 'lost' || p.body.kind === 'close') return p.body.lastExitNs;
     return consumedExit(stream);
   }
@@ -151,46 +248,46 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
     }
   }
 
-  /** Splits a head into its start line and header lines; undefined while incomplete. */
-  #head(stream: ByteStream, head: Buffer): { lines: string[]; length: number; truncated: boolean } | 'need-more' | 'invalid' {
-    const end = head.indexOf(CRLFCRLF);
-    if (end >= 0) return { lines: head.toString('latin1', 0, end).split('\r\n'), length: end + 4, truncated: false };
+  /**
+   * Where the head ends: `end` is the blank line (or where the capture stopped), `length` the
+   * bytes to consume. undefined-like results while incomplete.
+   */
+  #head(stream: ByteStream, head: Buffer): { end: number; length: number; truncated: boolean } | 'need-more' | 'invalid' {
+    const end = indexOfBlankLine(head, 0);
+    if (end >= 0) return { end: end + 2, length: end + 4, truncated: false };
     const seg = stream.segmentAt(head.length > 0 ? head.length - 1 : 0);
     const cut = seg !== undefined && seg.head.length < seg.length && stream.position + head.length === seg.position + seg.head.length;
     if (!cut) return head.length >= MAX_HEAD ? 'invalid' : 'need-more';
     // The kernel captured only the start of this head: keep the lines it has, and take the
     // message to end with this syscall's payload.
-    const text = head.toString('latin1', 0, head.length);
-    const lines = text.split('\r\n');
-    lines.pop(); // a partial line
-    return { lines, length: seg.position + seg.length - stream.position, truncated: true };
+    return { end: head.length, length: seg.position + seg.length - stream.position, truncated: true };
   }
 
   #parseRequest(stream: ByteStream, buf: Buffer): 'framed' | ParseResult {
-    if (buf.length < 16 && buf.indexOf(0x20) < 0) return /^[A-Z]*$/.test(buf.toString('latin1', 0, buf.length)) ? 'need-more' : 'invalid';
+    if (buf.length < 16 && buf.indexOf(0x20) < 0) return /^[A-Z]*$/.test(buf.toString('latin1')) ? 'need-more' : 'invalid';
     if (!startsRequest(buf)) return 'invalid';
     const h = this.#head(stream, buf);
     if (typeof h === 'string') return h;
-    const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(h.lines[0] ?? '');
-    if (!m) return 'invalid';
-    const { fields, kept } = parseHeaders(h.lines.slice(1), this.#privacy.requestHeaders);
-    const message: HttpRequest = { method: m[1]!, target: m[2]!, version: `1.${m[3]}` };
-    const host = fields.get('host');
-    if (host !== undefined) message.host = host;
-    const ua = fields.get('user-agent');
-    if (ua !== undefined) message.userAgent = ua;
-    const tp = fields.get('traceparent');
-    if (tp !== undefined) message.traceparent = tp;
-    const ts = fields.get('tracestate');
-    if (ts !== undefined) message.tracestate = ts;
-    if (kept) message.headers = kept;
+    // request line: METHOD SP target SP HTTP/1.x
+    const eol = indexOfCrlf(buf, 0, h.end + 2);
+    if (eol < 0) return 'invalid';
+    const sp1 = indexOfByte(buf, 0x20, 0, eol);
+    const sp2 = buf.lastIndexOf(0x20, eol);
+    if (sp2 <= sp1 + 1 || eol - sp2 !== 9 || buf.toString('latin1', sp2 + 1, sp2 + 8) !== 'HTTP/1.' || (buf[eol - 1] !== 0x30 && buf[eol - 1] !== 0x31)) return 'invalid';
+    const f = readHeaders(buf, eol + 2, h.end, this.#privacy.requestHeaders, this.#cache);
+    const message: HttpRequest = { method: methodName(buf, sp1), target: buf.toString('latin1', sp1 + 1, sp2), version: buf[eol - 1] === 0x31 ? '1.1' : '1.0' };
+    if (f.host !== undefined) message.host = f.host;
+    if (f.userAgent !== undefined) message.userAgent = f.userAgent;
+    if (f.traceparent !== undefined) message.traceparent = f.traceparent;
+    if (f.tracestate !== undefined) message.tracestate = f.tracestate;
+    if (f.kept) message.headers = f.kept;
     if (h.truncated) message.truncated = true;
     const start = startAt(stream);
     stream.skip(h.length);
-    let body: BodyState = { kind: 'none' };
-    const length = contentLength(fields);
-    if (h.truncated) body = { kind: 'none' };
-    else if (isChunked(fields)) body = { kind: 'chunked', remaining: -1, trailer: false };
+    let body: BodyState = NO_BODY;
+    const length = contentLength(f);
+    if (h.truncated) body = NO_BODY;
+    else if (isChunked(f)) body = { kind: 'chunked', remaining: -1, trailer: false };
     else if (length !== undefined) {
       message.contentLength = length;
       if (length > 0) body = { kind: 'length', remaining: length };
@@ -206,10 +303,15 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
     if (!startsResponse(buf)) return 'invalid';
     const h = this.#head(stream, buf);
     if (typeof h === 'string') return h;
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(h.lines[0] ?? '');
-    if (!m) return 'invalid';
-    const status = Number(m[2]);
-    const { fields, kept } = parseHeaders(h.lines.slice(1), this.#privacy.responseHeaders);
+    // status line: HTTP/1.x SP 3DIGIT [SP reason]
+    const eol = indexOfCrlf(buf, 0, h.end + 2);
+    if (eol < 12 || buf[8] !== 0x20 || (eol > 12 && buf[12] !== 0x20)) return 'invalid';
+    const d0 = buf[9]! - 0x30;
+    const d1 = buf[10]! - 0x30;
+    const d2 = buf[11]! - 0x30;
+    if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (buf[7] !== 0x30 && buf[7] !== 0x31)) return 'invalid';
+    const status = d0 * 100 + d1 * 10 + d2;
+    const f = readHeaders(buf, eol + 2, h.end, this.#privacy.responseHeaders, this.#cache);
     const start = startAt(stream);
     stream.skip(h.length);
     if (status >= 100 && status < 200) {
@@ -217,16 +319,16 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
       return status === 101 ? 'stop' : 'framed';
     }
     const method = this.#methods.shift();
-    const message: HttpResponse = { status, version: `1.${m[1]}` };
-    if (kept) message.headers = kept;
+    const message: HttpResponse = { status, version: buf[7] === 0x31 ? '1.1' : '1.0' };
+    if (f.kept) message.headers = f.kept;
     if (h.truncated) message.truncated = true;
     if (method === 'CONNECT' && status >= 200 && status < 300) return 'stop'; // a tunnel from here on
-    let body: BodyState = { kind: 'none' };
-    const length = contentLength(fields);
+    let body: BodyState = NO_BODY;
+    const length = contentLength(f);
     if (length !== undefined) message.contentLength = length;
-    if (h.truncated || method === 'HEAD' || status === 204 || status === 304) body = { kind: 'none' };
-    else if (isChunked(fields)) body = { kind: 'chunked', remaining: -1, trailer: false };
-    else if (length !== undefined) body = length > 0 ? { kind: 'length', remaining: length } : { kind: 'none' };
+    if (h.truncated || method === 'HEAD' || status === 204 || status === 304) body = NO_BODY;
+    else if (isChunked(f)) body = { kind: 'chunked', remaining: -1, trailer: false };
+    else if (length !== undefined) body = length > 0 ? { kind: 'length', remaining: length } : NO_BODY;
     else body = { kind: 'close', lastExitNs: consumedExit(stream) };
     this.#response = { message, start, body };
     return 'framed';
@@ -329,10 +431,21 @@ function splitTarget(target: string): { path: string; query?: string; host?: str
 /** host[:port] of a Host header (IPv6 in brackets). */
 function splitHost(value: string | undefined): { host?: string; port?: number } {
   if (!value) return {};
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(value.trim());
-  if (!m) return {};
-  const host = m[1]!.replace(/^\[|\]$/g, '');
-  return m[2] ? { host, port: Number(m[2]) } : { host };
+  let host = value;
+  let port: number | undefined;
+  const close = value.lastIndexOf(']');
+  const colon = value.lastIndexOf(':');
+  if (colon > close && value.indexOf(':') === colon) {
+    host = value.slice(0, colon);
+    const p = Number(value.slice(colon + 1));
+    if (Number.isInteger(p) && p > 0 && p < 65536) port = p;
+  } else if (close > 0 && colon > close) {
+    host = value.slice(0, colon);
+    const p = Number(value.slice(colon + 1));
+    if (Number.isInteger(p) && p > 0 && p < 65536) port = p;
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return port === undefined ? { host } : { host, port };
 }
 
 function headerAttributes(a: Attrs, prefix: string, headers: Record<string, string[]> | undefined): void {
@@ -347,7 +460,7 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   const method = known ? req.method : '_OTHER';
   const target = splitTarget(req.target);
   const a = new Attrs();
-  a.str('http.request.method', method);
+  a.common('http.request.method', method);
   if (!known) a.str('http.request.method_original', req.method);
   const status = res?.status;
   const server = c.role === 'server';
@@ -359,11 +472,12 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   let query: string | undefined;
   if (target.query !== undefined && privacy.urlQuery !== 'none') query = privacy.urlQuery === 'full' ? target.query : redactQuery(target.query);
   if (server) {
-    a.str('url.path', target.path).str('url.query', query).str('url.scheme', 'http');
-    a.str('server.address', serverAddress).int('server.port', serverPort);
-    a.str('client.address', c.clientAddress).int('client.port', c.clientPort);
-    a.str('network.peer.address', c.peerAddress).int('network.peer.port', c.peerPort);
-    a.str('network.transport', c.transport).str('network.type', c.networkType);
+    a.str('url.path', target.path).str('url.query', query).common('url.scheme', 'http');
+    a.common('server.address', serverAddress).int('server.port', serverPort);
+    a.common('client.address', c.clientAddress);
+    a.common('network.peer.address', c.peerAddress).int('network.peer.port', c.peerPort);
+    if (c.transport !== 'tcp') a.common('network.transport', c.transport);
+    if (c.networkType === 'ipv6') a.common('network.type', c.networkType);
   } else {
     // The authority as the client wrote it (Host), else the address it connected to.
     const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
@@ -372,21 +486,23 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
     addServerAndPeer(a, { ...c, serverAddress, serverPort });
   }
   a.int('http.response.status_code', status);
-  a.str('network.protocol.version', req.version);
-  a.str('user_agent.original', req.userAgent);
-  a.int('http.request.body.size', req.contentLength);
-  a.int('http.response.body.size', res?.contentLength);
+  a.common('network.protocol.version', req.version);
+  a.common('user_agent.original', req.userAgent);
   headerAttributes(a, 'http.request.header', req.headers);
   headerAttributes(a, 'http.response.header', res?.headers);
-  a.str('error.type', errorType);
-  const m = new Attrs().str('http.request.method', method).int('http.response.status_code', status).str('network.protocol.version', req.version);
-  if (server) m.str('url.scheme', 'http');
-  else m.str('server.address', serverAddress).int('server.port', serverPort);
-  m.str('error.type', errorType);
+  a.common('error.type', errorType);
+  const m = new Attrs().common('http.request.method', method).int('http.response.status_code', status).common('network.protocol.version', req.version);
+  if (server) m.common('url.scheme', 'http');
+  else m.common('server.address', serverAddress).int('server.port', serverPort);
+  m.common('error.type', errorType);
   const d: SpanDescription = {
     name: method === '_OTHER' ? 'HTTP' : method,
     attributes: a.list,
-    metric: { name: server ? 'http.server.request.duration' : 'http.client.request.duration', attributes: m.list },
+    metric: {
+      name: server ? 'http.server.request.duration' : 'http.client.request.duration',
+      attributes: m.list,
+      key: `${method}|${status}|${req.version}|${server ? '' : `${serverAddress}|${serverPort}`}`,
+    },
   };
   if (errorType) d.error = { type: errorType };
   const ctx = parseTraceparent(req.traceparent, req.tracestate);

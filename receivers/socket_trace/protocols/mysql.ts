@@ -107,7 +107,7 @@ type Phase =
   | { kind: 'columns'; remaining: number }
   | { kind: 'rows' }
   | { kind: 'prepare'; params: number; columns: number; eofs: boolean }
-  | { kind: 'lost'; lastExitNs: bigint };
+  | { kind: 'lost'; lastExitNs: number };
 
 interface PendingResponse {
   expected: Expected;
@@ -384,7 +384,7 @@ export class MysqlParser implements ConnectionParser<MysqlRequest, MysqlResponse
     }
   }
 
-  #finish(r: PendingResponse, lastExitNs: bigint, out: MessageSink<MysqlRequest, MysqlResponse>): void {
+  #finish(r: PendingResponse, lastExitNs: number, out: MessageSink<MysqlRequest, MysqlResponse>): void {
     this.#response = undefined;
     if (r.statementId !== undefined && r.expected.command === COM.STMT_PREPARE) {
       const text = this.#preparing.shift() ?? r.expected.statementText;

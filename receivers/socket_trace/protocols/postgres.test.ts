@@ -43,7 +43,7 @@ describe('postgres parser', () => {
     assert.equal(getAttribute(d.attributes, 'db.collection.name'), 'users');
     assert.equal(getAttribute(d.attributes, 'db.response.returned_rows'), 2n);
     assert.ok(!JSON.stringify(c.exchanges, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).includes('hunter2'));
-    assert.equal(c.connection.matchStats.unmatched, 0);
+    assert.equal(c.stats.unmatched, 0);
   });
 
   it('extended protocol: one request per Sync, prepared statements reused by name, errors', () => {

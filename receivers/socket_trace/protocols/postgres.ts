@@ -58,7 +58,7 @@ interface PendingResponse {
   rows: number;
   tag?: string;
   error?: PgResponse['error'];
-  lost?: { lastExitNs: bigint };
+  lost?: { lastExitNs: number };
 }
 
 export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
@@ -278,7 +278,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
     }
   }
 
-  #emit(r: PendingResponse, lastExitNs: bigint, out: MessageSink<PgRequest, PgResponse>): void {
+  #emit(r: PendingResponse, lastExitNs: number, out: MessageSink<PgRequest, PgResponse>): void {
     const message: PgResponse = { rows: r.rows };
     if (r.tag !== undefined) message.tag = r.tag;
     if (r.error) message.error = r.error;

@@ -1,6 +1,7 @@
 // Feeds a protocol's parser through a TracedConnection the way the kernel records would, for the
 // parser tests: payloads by side, optionally cut to a capture size, with made-up kernel times.
 import { type ParseStats, TracedConnection } from '../connection.ts';
+import type { MatchStats } from '../matcher.ts';
 import { EGRESS, INGRESS } from '../layout.ts';
 import type { Segment } from '../stream.ts';
 import type { ConnectionInfo, Exchange, PrivacyOptions, ProtocolModule } from './types.ts';
@@ -18,7 +19,7 @@ export interface FeedOptions {
 
 export interface Fed {
   exchanges: Exchange<any, any>[];
-  stats: ParseStats;
+  stats: ParseStats & MatchStats;
   connection: TracedConnection;
   /** Feeds more payloads into the same connection. */
   send(side: 'request' | 'response', payload: Buffer | string): void;
@@ -32,10 +33,10 @@ export function connectionFor(protocol: ProtocolModule<any, any>, options: FeedO
   const info: ConnectionInfo = role === 'server'
     ? { role, transport: 'tcp', networkType: 'ipv4', serverAddress: '127.0.0.1', serverPort: 8080, clientAddress: '127.0.0.1', clientPort: 40000, peerAddress: '127.0.0.1', peerPort: 40000 }
     : { role, transport: 'tcp', networkType: 'ipv4', serverAddress: '127.0.0.1', serverPort: 8080, peerAddress: '127.0.0.1', peerPort: 8080 };
-  const stats: ParseStats = { garbage: 0, errors: 0, gaps: 0, stale: 0 };
+  const stats: ParseStats & MatchStats = { garbage: 0, errors: 0, gaps: 0, stale: 0, unanswered: 0, unmatched: 0 };
   const exchanges: Exchange<any, any>[] = [];
   const connection = new TracedConnection(
-    { id: 1n, tgid: 1, fd: 3, startTime: 0n, cgroupId: 0n, comm: 'test', openedNs: 0n },
+    { id: 1, tgid: 1, fd: 3, startTime: 0n, cgroupId: 0n, comm: 'test', openedNs: 0 },
     info,
     protocol,
     options.privacy ?? DEFAULT_PRIVACY,
@@ -43,7 +44,7 @@ export function connectionFor(protocol: ProtocolModule<any, any>, options: FeedO
     (_c, e) => exchanges.push(e),
   );
   const positions = [0, 0];
-  let clock = 1000n;
+  let clock = 1000;
   const capture = options.capture ?? 1 << 30;
   const requestDir = role === 'server' ? INGRESS : EGRESS;
   const dirOf = (side: 'request' | 'response') => (side === 'request' ? requestDir : requestDir === INGRESS ? EGRESS : INGRESS);
@@ -55,10 +56,10 @@ export function connectionFor(protocol: ProtocolModule<any, any>, options: FeedO
       const data = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
       const dir = dirOf(side);
       const head = data.subarray(0, Math.min(capture, data.length));
-      const seg: Segment = { position: positions[dir]!, length: data.length, head: Buffer.from(head), enterNs: clock, exitNs: clock + 10n };
+      const seg: Segment = { position: positions[dir]!, length: data.length, head: Buffer.from(head), enterNs: clock, exitNs: clock + 10 };
       if (head.length < data.length && options.tail) seg.tail = Buffer.from(data.subarray(Math.max(head.length, data.length - options.tail)));
       positions[dir]! += data.length;
-      clock += 100n;
+      clock += 100;
       connection.onData(dir, seg);
     },
     lose(side, bytes) {

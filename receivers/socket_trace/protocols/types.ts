@@ -25,10 +25,10 @@ export interface Framed<T> {
   message: T;
   /** Pairs request and response in keyed protocols; absent in FIFO ones. */
   key?: number | bigint | string;
-  /** Kernel monotonic ns: entry and exit of the syscall that moved the first byte, exit of the one that moved the last. */
-  firstEnterNs: bigint;
-  firstExitNs: bigint;
-  lastExitNs: bigint;
+  /** Kernel times (ns since the receiver's time base): entry and exit of the syscall that moved the first byte, exit of the one that moved the last. */
+  firstEnterNs: number;
+  firstExitNs: number;
+  lastExitNs: number;
   /** A request the protocol answers with nothing (MySQL COM_STMT_CLOSE): an exchange on its own. */
   noResponse?: boolean;
 }
@@ -40,7 +40,7 @@ export interface MessageSink<Req, Res> {
    * Responses were lost in uncaptured bytes (their number unknown): requests sent before
    * `beforeNs` are dropped rather than paired with later responses.
    */
-  desync(beforeNs: bigint): void;
+  desync(beforeNs: number): void;
 }
 
 /**
@@ -107,8 +107,11 @@ export interface SpanDescription {
   attributes: KeyValue[];
   error?: { type: string; message?: string };
   traceContext?: TraceContext;
-  /** The request metric this exchange feeds, with its low-cardinality attributes; absent: none. */
-  metric?: { name: RequestMetricName; attributes: KeyValue[] };
+  /**
+   * The request metric this exchange feeds, with its low-cardinality attributes; absent: none.
+   * `key` identifies the attribute set (saves computing it from the list).
+   */
+  metric?: { name: RequestMetricName; attributes: KeyValue[]; key?: string };
 }
 
 export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration'] as const;

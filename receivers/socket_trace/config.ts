@@ -1,0 +1,100 @@
+// The socket_trace receiver's config. Every key has a default: `socket_trace:` alone traces every
+// HTTP/1.x, PostgreSQL, MySQL and Redis connection of every process on the machine.
+import { z } from 'zod';
+import { duration, positiveInt } from '../../src/config/types.ts';
+import { CAPTURE_MAX, EXE_LEN, FILTER_MAX } from './layout.ts';
+import { isSensitiveHeader } from './privacy.ts';
+import { PROTOCOLS } from './protocols/types.ts';
+
+const port = z
+  .number({ error: 'expected a port number' })
+  .int('expected a port number')
+  .min(1, 'expected a port number between 1 and 65535')
+  .max(65535, 'expected a port number between 1 and 65535');
+const pid = z.number({ error: 'expected a process id' }).int('expected a process id').positive('expected a process id above 0');
+const executable = z
+  .string({ error: 'expected an executable name' })
+  .min(1, 'expected an executable name')
+  .max(EXE_LEN - 1, `expected an executable's base name of at most ${EXE_LEN - 1} bytes`)
+  .refine((s) => !s.includes('/'), 'expected the base name of an executable (nginx), not a path');
+const kernelList = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item, { error: `expected a list of ${what}` }).max(FILTER_MAX, `at most ${FILTER_MAX} ${what} (the kernel filter's size)`).default([]);
+
+const headerName = z
+  .string({ error: 'expected a header name' })
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')
+  .transform((s) => s.toLowerCase())
+  .refine((s) => !isSensitiveHeader(s), {
+    error: (issue) => `"${String(issue.input)}" carries credentials (or looks like it): such headers are never recorded`,
+  });
+
+const powerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+export const socketTraceConfigSchema = z.strictObject({
+  /** Protocols traced; connections matching none of them are ignored in the kernel. */
+  protocols: z
+    .array(z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(', ')}` }), { error: `expected a list of protocols (${PROTOCOLS.join(', ')})` })
+    .min(1, 'expected at least one protocol')
+    .default([...PROTOCOLS]),
+  /** Bytes of each read or write copied from the kernel (the rest is counted, and skipped by length). */
+  capture_bytes: z
+    .number({ error: 'expected a number of bytes' })
+    .int('expected a whole number of bytes')
+    .min(64, 'expected at least 64 bytes')
+    .max(CAPTURE_MAX, `expected at most ${CAPTURE_MAX} bytes (the kernel program's bound)`)
+    .default(4096),
+  filters: z
+    .strictObject({
+      /** Trace connections whose local or peer port is listed (in the kernel). */
+      ports: kernelList(port, 'ports'),
+      /** Trace these processes only (in the kernel). */
+      pids: kernelList(pid, 'pids'),
+      /** Trace processes whose executable's base name is listed (in the kernel). */
+      executables: kernelList(executable, 'executables'),
+    })
+    .default({ ports: [], pids: [], executables: [] }),
+  spans: z
+    .strictObject({
+      /** One span per request/response pair, to the traces pipelines. */
+      enabled: z.boolean({ error: 'expected true or false' }).default(true),
+      /** Spans held while the traces pipeline refuses them; beyond, the oldest are dropped (and counted). */
+      max_queued: positiveInt(20000),
+    })
+    .default({ enabled: true, max_queued: 20000 }),
+  metrics: z
+    .strictObject({
+      /** http.server.request.duration, http.client.request.duration, db.client.operation.duration... */
+      enabled: z.boolean({ error: 'expected true or false' }).default(true),
+      /** How often the request metrics are sent (cumulative). */
+      collection_interval: duration('10s').refine((ms) => ms >= 100, 'expected a duration of at least 100ms'),
+      /** Series per metric; beyond, points fold into one series marked otel.metric.overflow=true. */
+      max_series: positiveInt(2000),
+    })
+    .default({ enabled: true, collection_interval: 10_000, max_series: 2000 }),
+  privacy: z
+    .strictObject({
+      /** Request headers recorded as http.request.header.<name> (credential headers never are). */
+      http_request_headers: z.array(headerName, { error: 'expected a list of header names' }).default([]),
+      /** Response headers recorded as http.response.header.<name>. */
+      http_response_headers: z.array(headerName, { error: 'expected a list of header names' }).default([]),
+      /** url.query: none (left out), redacted (every value replaced by ?), full (as sent). */
+      url_query: z.enum(['none', 'redacted', 'full'], { error: 'expected none, redacted or full' }).default('none'),
+      /** Keep SQL literals and Redis arguments in db.query.text, and database error messages. */
+      keep_literals: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .default({ http_request_headers: [], http_response_headers: [], url_query: 'none', keep_literals: false }),
+  /** A request without a response after this long is dropped (counted as unanswered). */
+  request_timeout: duration('2m'),
+  kernel: z
+    .strictObject({
+      /** Size of the ring buffer carrying payloads (a power of two, at least 64 KiB). */
+      ring_buffer_bytes: positiveInt(8 << 20).refine((n) => powerOfTwo(n) && n >= 65536, 'expected a power of two of at least 65536 bytes'),
+      /** (process, fd) entries of the kernel connection table; beyond, new connections are not traced (counted). */
+      max_connections: positiveInt(65536),
+      /** User space is woken once the ring holds this many bytes (and at least every 50ms). */
+      wakeup_bytes: positiveInt(65536),
+    })
+    .default({ ring_buffer_bytes: 8 << 20, max_connections: 65536, wakeup_bytes: 65536 }),
+});
+
+export type SocketTraceConfig = z.infer<typeof socketTraceConfigSchema>;

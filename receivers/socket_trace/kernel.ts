@@ -1,0 +1,172 @@
+// The kernel side of socket_trace as TypeScript sees it: opens bpf/build/socket_trace.bpf.o with
+// the config in its read-only globals, attaches the two raw syscall tracepoints, delivers the
+// ring's records in batches, reads the loss counters, and maintains the connection table (entries
+// of processes that exited without closing their fds are swept; connections user space cannot
+// follow are switched off).
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
+import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
+import { readCounter } from '../../src/bpf/map.ts';
+import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
+import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
+import type { SocketTraceConfig } from './config.ts';
+import { Conn, ConnKey, EXE_LEN, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
+import type { ProtocolName } from './protocols/types.ts';
+
+/** Tracepoints whose presence says the raw syscall tracepoints exist (raw attach needs no tracefs). */
+export const KERNEL_TRACEPOINTS = ['raw_syscalls/sys_enter', 'raw_syscalls/sys_exit'];
+
+const PROTOCOL_BITS: Record<ProtocolName, number> = {
+  http: KernelProtocol.HTTP1,
+  postgresql: KernelProtocol.POSTGRES,
+  mysql: KernelProtocol.MYSQL,
+  redis: KernelProtocol.REDIS,
+};
+
+/** How often the ring is drained even when the kernel did not wake us (it wakes us only past wakeup_bytes). */
+const SAFETY_DRAIN_MS = 50;
+
+/** What this kernel lacks for socket_trace, one sentence each (empty: it can run). */
+export function missingKernelFeatures(_config: SocketTraceConfig, report?: ProbeReport): string[] {
+  const r = report ?? probeKernel({ tracepoints: KERNEL_TRACEPOINTS });
+  const missing = checkRequirements({ tracepoints: KERNEL_TRACEPOINTS, ringBuffer: true }, r);
+  const [major = 0, minor = 0] = release().split('.').map((x) => Number.parseInt(x, 10));
+  if (major < 5 || (major === 5 && minor < 15)) {
+    missing.push(`Linux ${major}.${minor}: socket_trace needs 5.15 or later (bpf_task_pt_regs, task storage in tracing programs)`);
+  }
+  return missing;
+}
+
+function u16Array(values: readonly number[], length: number): Uint8Array {
+  const out = Buffer.alloc(length * 2);
+  values.forEach((v, i) => out.writeUInt16LE(v, i * 2));
+  return out;
+}
+
+function names(values: readonly string[], length: number, size: number): Uint8Array {
+  const out = Buffer.alloc(length * size);
+  values.forEach((v, i) => Buffer.from(v, 'utf8').copy(out, i * size, 0, size - 1));
+  return out;
+}
+
+export interface KernelLosses {
+  /** Records the ring had no room for. */
+  ringFull: bigint;
+  /** Connections not tracked: the connection table was full. */
+  connsFull: bigint;
+  /** Payloads longer than capture_bytes (sent cut: not a loss of requests, counted for tuning). */
+  truncated: bigint;
+  /** Connections that matched no enabled protocol (not a loss: never traced). */
+  ignored: bigint;
+}
+
+export class SocketTraceKernel {
+  readonly object: BpfObject;
+  #ring: RingBuffer | undefined;
+
+  private constructor(object: BpfObject) {
+    this.object = object;
+  }
+
+  /** Opens, loads and attaches. Throws (having attached nothing) when something fails. */
+  static open(config: SocketTraceConfig): SocketTraceKernel {
+    let protocols = 0;
+    for (const p of config.protocols) protocols |= 1 << PROTOCOL_BITS[p];
+    const { ports, pids, executables } = config.filters;
+    const object = BpfObject.open(bpfObjectPath('socket_trace'), {
+      rodata: {
+        self_tgid: process.pid,
+        protocols,
+        capture_bytes: config.capture_bytes,
+        filter_pids: pids.length > 0 ? 1 : 0,
+        n_ports: ports.length,
+        ports: u16Array(ports, FILTER_MAX),
+        n_exes: executables.length,
+        exes: names(executables, FILTER_MAX, EXE_LEN),
+        wakeup_bytes: BigInt(config.kernel.wakeup_bytes),
+      },
+      maxEntries: { events: config.kernel.ring_buffer_bytes, conns: config.kernel.max_connections },
+    });
+    try {
+      for (const [name, layout] of Object.entries(LAYOUTS)) object.checkLayout(name, layout);
+      const filter = object.map('pid_filter');
+      for (const pid of pids) {
+        const key = Buffer.alloc(4);
+        key.writeUInt32LE(pid);
+        filter.update(key, Buffer.from([1]));
+      }
+      object.program('on_sys_enter').attachRawTracepoint('sys_enter');
+      object.program('on_sys_exit').attachRawTracepoint('sys_exit');
+    } catch (err) {
+      object.close();
+      throw err;
+    }
+    return new SocketTraceKernel(object);
+  }
+
+  /** Delivers ring records to onBatch, one call per wake-up. */
+  start(onBatch: (batch: RingBatch) => void): void {
+    this.#ring ??= new RingBuffer(this.object, 'events', onBatch, { safetyIntervalMs: SAFETY_DRAIN_MS, batchBytes: 4 << 20 });
+  }
+
+  /** Consumes what the ring holds now. */
+  drain(): void {
+    this.#ring?.drain();
+  }
+
+  losses(): KernelLosses {
+    const c = (name: string) => readCounter(this.object.map(name));
+    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns') };
+  }
+
+  /** Entries in the connection table. */
+  connections(): number {
+    return this.object.map('conns').keys().length;
+  }
+
+  /**
+   * Stops the kernel sending a connection's payloads (TLS, a protocol switch): its entry is
+   * marked untraced, if it still is the same connection.
+   */
+  stopConnection(tgid: number, fd: number, connId: bigint): void {
+    const map = this.object.map('conns');
+    const key = ConnKey.encode({ tgid, fd });
+    try {
+      const raw = map.lookup(key);
+      if (!raw) return;
+      const c = Conn.decode(raw);
+      if (c.id !== connId) return;
+      c.protocol = KernelProtocol.NONE;
+      map.update(key, Conn.encode(c), 'exist');
+    } catch {
+      // closed meanwhile
+    }
+  }
+
+  /**
+   * Removes entries of processes that are gone (they exited without closing their fds).
+   * Returns how many.
+   */
+  sweep(): number {
+    const map = this.object.map('conns');
+    let removed = 0;
+    const alive = new Map<number, boolean>();
+    for (const key of map.keys()) {
+      const { tgid } = ConnKey.decode(key);
+      let ok = alive.get(tgid);
+      if (ok === undefined) {
+        ok = existsSync(`/proc/${tgid}`);
+        alive.set(tgid, ok);
+      }
+      if (!ok && map.delete(key)) removed++;
+    }
+    return removed;
+  }
+
+  /** Detaches everything. Idempotent. */
+  close(): void {
+    this.#ring?.stop();
+    this.#ring = undefined;
+    this.object.close();
+  }
+}

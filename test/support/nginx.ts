@@ -1,0 +1,52 @@
+// nginx (Debian's, test/peers/nginx.sh) for tests: one worker, a generated config in a temp dir,
+// listening on a loopback port chosen at run time. `locations` is the inside of the server block.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitForPort } from './ports.ts';
+
+export interface NginxServer {
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startNginx(dir: string, port: number, locations: string): Promise<NginxServer> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs/error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+${locations}
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await Promise.race([waitForPort(port), exited.then(() => Promise.reject(new Error(`nginx exited: ${stderr}`)))]);
+  return {
+    port,
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
