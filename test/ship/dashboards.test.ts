@@ -256,6 +256,7 @@ describe('every panel returns data from Prometheus scraping bpfcol under load', 
     enableV1BlkioStats(cgroups.checkout, blockDeviceOf(diskDir).majorMinor);
     cgroups.inventory.limitCpu(30_000, 100_000);
     // GcChurn: allocation all the time, so young collections all the time (jvm_usdt's test program).
+    execFileSync('bash', [join(REPO_ROOT, 'test/peers/openjdk.sh')], { timeout: 600_000 });
     classes = join(dir.path, 'classes');
     execFileSync('javac', ['--release', '17', '-d', classes, join(REPO_ROOT, 'receivers/jvm_usdt/testdata/GcChurn.java')]);
     chmodSync(dir.path, 0o755);
