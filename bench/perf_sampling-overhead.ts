@@ -68,15 +68,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** Run time of bpfcol's on_sample program (the one its process holds). */
-function sampleProgramStats(bpfcolPid: number): { ns: number; runs: number } {
-  const progs = JSON.parse(spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' }).stdout) as {
-    name?: string;
-    run_time_ns?: number;
-    run_cnt?: number;
-    pids?: { pid: number }[];
-  }[];
-  return progs.filter((p) => p.name === 'on_sample' && p.pids?.some((x) => x.pid === bpfcolPid)).reduce((a, p) => ({ ns: a.ns + (p.run_time_ns ?? 0), runs: a.runs + (p.run_cnt ?? 0) }), { ns: 0, runs: 0 });
+interface ProgramStats {
+  id: number;
+  name?: string;
+  run_time_ns?: number;
+  run_cnt?: number;
+}
+
+function programs(): ProgramStats[] {
+  return JSON.parse(spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' }).stdout) as ProgramStats[];
+}
+
+/** Run time of the on_sample programs whose ids are in `ids` (those the bpfcol of this round loaded). */
+function sampleProgramStats(ids: Set<number>): { ns: number; runs: number } {
+  return programs()
+    .filter((p) => ids.has(p.id))
+    .reduce((a, p) => ({ ns: a.ns + (p.run_time_ns ?? 0), runs: a.runs + (p.run_cnt ?? 0) }), { ns: 0, runs: 0 });
 }
 
 /**
@@ -142,15 +149,18 @@ service:
       baseCpu.push(b.perCpuSecond);
       console.log(`  round ${round} unprofiled: ${b.perSecond.toFixed(0)} units/s, ${b.perCpuSecond.toFixed(0)} units/CPU-s (load ${load()})`);
 
+      const before = new Set(programs().map((p) => p.id));
       bpfcol = await startBpfcol(config);
       await new Promise((r) => setTimeout(r, 2000)); // attached, first processes announced
       const pid = bpfcol.child.pid!;
+      // Program ids only grow: the on_sample programs that appeared are this bpfcol's.
+      const ours = new Set(programs().filter((p) => p.name === 'on_sample' && !before.has(p.id)).map((p) => p.id));
       const cpu0 = cpuSeconds(pid);
-      const k0 = sampleProgramStats(pid);
+      const k0 = sampleProgramStats(ours);
       const t0 = performance.now();
       const p = await runWorkers(binary);
       const wall = (performance.now() - t0) / 1000;
-      const k1 = sampleProgramStats(pid);
+      const k1 = sampleProgramStats(ours);
       const cpu = cpuSeconds(pid) - cpu0;
       await bpfcol.stop('SIGTERM');
       bpfcol = undefined;
