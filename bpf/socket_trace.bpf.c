@@ -156,30 +156,38 @@ static __always_inline __u64 process_start(void)
 	return t->group_leader->start_time;
 }
 
-static __always_inline bool exe_listed(void)
+static __always_inline bool name_listed(const char *name)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	const unsigned char *name = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
-	char exe[ST_EXE_LEN] = {};
-
-	if (!name || bpf_probe_read_kernel_str(exe, sizeof(exe), name) <= 0)
-		return false;
 	for (__u32 i = 0; i < ST_FILTER_MAX; i++) {
 		if (i >= n_exes)
 			break;
 		bool same = true;
 		for (__u32 j = 0; j < ST_EXE_LEN; j++) {
-			if (exe[j] != exes[i][j]) {
+			if (name[j] != exes[i][j]) {
 				same = false;
 				break;
 			}
-			if (exe[j] == 0)
+			if (name[j] == 0)
 				break;
 		}
 		if (same)
 			return true;
 	}
 	return false;
+}
+
+/* The executable's base name, or the name it was started as (comm: redis-server is a symlink). */
+static __always_inline bool exe_listed(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	const unsigned char *name = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+	char exe[ST_EXE_LEN] = {};
+
+	if (name && bpf_probe_read_kernel_str(exe, sizeof(exe), name) > 0 && name_listed(exe))
+		return true;
+	__builtin_memset(exe, 0, sizeof(exe));
+	BPF_CORE_READ_STR_INTO(&exe, t, group_leader, comm);
+	return name_listed(exe);
 }
 
 /* Whether the current process is traced at all: the first check after the syscall id. */

@@ -1,5 +1,5 @@
 // Who a connection belongs to, as an OpenTelemetry resource: service.name (the process's own
-// OTEL_SERVICE_NAME or service.name in OTEL_RESOURCE_ATTRIBUTES, else its executable's name),
+// OTEL_SERVICE_NAME or service.name in OTEL_RESOURCE_ATTRIBUTES, else the name it was started as),
 // process.pid, process.executable.name, host.name, container.cgroup.id, container.id. Read once per
 // process from /proc (root can read any process's environment); a process gone before it is read
 // keeps the name the kernel gave.
@@ -65,7 +65,10 @@ export class ProcessResources {
       exe = undefined;
     }
     const env = readEnviron(pid);
-    const serviceName = env.get('OTEL_SERVICE_NAME') || serviceFromResourceAttributes(env.get('OTEL_RESOURCE_ATTRIBUTES')) || exe || comm || 'unknown_service';
+    // The name it was started as: the kernel's comm (the name execve was given: redis-server, a
+    // symlink to redis-check-rdb), unless comm is only the executable's name cut to 15 bytes.
+    const started = comm && !(exe ?? '').startsWith(comm) ? comm : exe || comm;
+    const serviceName = env.get('OTEL_SERVICE_NAME') || serviceFromResourceAttributes(env.get('OTEL_RESOURCE_ATTRIBUTES')) || started || 'unknown_service';
     const attributes: KeyValue[] = [
       { key: 'service.name', value: { stringValue: serviceName } },
       { key: 'process.pid', value: { intValue: BigInt(pid) } },
