@@ -14,7 +14,7 @@ export const flamegraphConfigSchema = z.strictObject({
   /** Width of the SVG in pixels. */
   width: z.number({ error: 'expected a width in pixels' }).int('expected a whole number of pixels').min(200, 'expected at least 200 pixels').default(1200),
   /** Frames narrower than this many pixels are left out (their samples still count in their parents). */
-  min_width: z.number({ error: 'expected a width in pixels' }).min(0, 'expected 0 or more pixels').default(0.1),
+  min_width: z.number({ error: 'expected a width in pixels' }).min(0, 'expected 0 or more pixels').default(0.5),
 });
 
 export type FlamegraphConfig = z.infer<typeof flamegraphConfigSchema>;

@@ -20,7 +20,7 @@ export interface SvgOptions {
   unit: string;
 }
 
-export const DEFAULT_SVG: SvgOptions = { title: 'CPU flame graph', width: 1200, frameHeight: 16, fontSize: 12, minWidth: 0.1, unit: 'samples' };
+export const DEFAULT_SVG: SvgOptions = { title: 'CPU flame graph', width: 1200, frameHeight: 16, fontSize: 12, minWidth: 0.5, unit: 'samples' };
 
 const XPAD = 10;
 const CHAR_WIDTH = 0.59; // of the font size: an average glyph of Verdana

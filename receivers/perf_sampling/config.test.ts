@@ -66,7 +66,7 @@ describe('pprof and flamegraph configs', () => {
       max_files: 1000,
       title: 'CPU flame graph',
       width: 1200,
-      min_width: 0.1,
+      min_width: 0.5,
     });
     assert.deepEqual(errors(flamegraphConfigSchema, { width: 50 }), ['width: expected at least 200 pixels']);
   });
