@@ -27,7 +27,7 @@ describe('perf_sampling config', () => {
       filters: { pids: [] },
       kernel_map_entries: 16384,
       stack_map_entries: 16384,
-      symbolizer: { max_cached_files: 512, max_cached_processes: 4096, perf_maps: true },
+      symbolizer: { max_cached_files: 512, max_cached_processes: 4096, perf_maps: true, jvm_perf_maps: false, jvm_perf_map_interval: 60_000 },
       metrics: { max_series: 2000, series_expiration: 300_000 },
     });
   });

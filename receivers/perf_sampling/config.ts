@@ -55,8 +55,16 @@ export const perfSamplingConfigSchema = z.strictObject({
       max_cached_processes: positiveInt(4096),
       /** Read /tmp/perf-PID.map files for JIT frames (JVM, Node with --perf-basic-prof). */
       perf_maps: bool(true),
+      /**
+       * Ask a JVM whose JIT frames cannot be named for its perf map (as `jcmd PID Compiler.perfmap`
+       * does: the attach protocol, SIGQUIT included). Off by default: a JVM run with -Xrs takes
+       * SIGQUIT badly.
+       */
+      jvm_perf_maps: bool(false),
+      /** At most one request per JVM per this duration (a perf map is a snapshot of the code cache). */
+      jvm_perf_map_interval: duration('1m'),
     })
-    .default({ max_cached_files: 512, max_cached_processes: 4096, perf_maps: true }),
+    .default({ max_cached_files: 512, max_cached_processes: 4096, perf_maps: true, jvm_perf_maps: false, jvm_perf_map_interval: 60_000 }),
   metrics: z
     .strictObject({
       /** Processes with a process.cpu.samples series; the rest fold into one overflow series. */

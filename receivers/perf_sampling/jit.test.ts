@@ -3,7 +3,7 @@
 // the real kernel program. Needs root, Java 17+ (java, javac, jcmd) and Node: fails without them.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Profile } from '../../src/pdata/profiles.ts';
@@ -38,15 +38,17 @@ function stop(child: ChildProcess): Promise<unknown> {
 describe('perf_sampling: JIT frames from perf maps', () => {
   const dir = tempDir('bpfcol-jit-');
   const maps: string[] = [];
-  before(() => requireRoot());
+  before(() => {
+    requireRoot();
+    copyFileSync(join(TESTDATA, 'Hot.java'), join(dir.path, 'Hot.java'));
+    execFileSync('javac', ['-d', dir.path, join(dir.path, 'Hot.java')]);
+  });
   after(() => {
     for (const m of maps) rmSync(m, { force: true });
     dir.remove();
   });
 
   it('a JVM: the hot Java methods by name (Hot.hotA above Hot.hotB), under libjvm frames and the process frame', async () => {
-    copyFileSync(join(TESTDATA, 'Hot.java'), join(dir.path, 'Hot.java'));
-    execFileSync('javac', ['-d', dir.path, join(dir.path, 'Hot.java')]);
     // Kept from inlining so each method has its own frame (an inlined method shows as its caller,
     // as in any profiler without debug info).
     const child = await startProgram('java', [
@@ -79,6 +81,38 @@ describe('perf_sampling: JIT frames from perf maps', () => {
       // Below the JIT code: the JVM's own native frames (libjvm.so), then the process frame.
       assert.ok(frames.some((f) => f.kind === 'native' && f.module?.endsWith('/libjvm.so') && !f.function.includes('+0x')), 'named libjvm.so frames');
       assert.ok(profiles.every((p) => p.samples.every((s) => s.frames.at(-1)!.function === `java (pid ${pid})`)));
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('a JVM asked for its perf map by the receiver itself (symbolizer.jvm_perf_maps: the attach protocol, no jcmd)', async () => {
+    const child = await startProgram('java', ['-XX:+PreserveFramePointer', '-XX:CompileCommand=quiet', '-XX:CompileCommand=dontinline,Hot::hot*', '-cp', dir.path, 'Hot', '30']);
+    const pid = child.pid!;
+    maps.push(`/tmp/perf-${pid}.map`);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // C2 compiles the hot methods
+      assert.equal(existsSync(`/tmp/perf-${pid}.map`), false, 'no perf map before the receiver asks');
+      const r = await startReceiver({
+        frequency: 499,
+        window: '1s',
+        read_interval: '1s',
+        filters: { pids: [pid] },
+        symbolizer: { jvm_perf_maps: true, jvm_perf_map_interval: '10s' },
+      });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+      } finally {
+        await r.stop();
+      }
+      assert.ok(existsSync(`/tmp/perf-${pid}.map`), 'the JVM wrote its perf map');
+      // The first window was symbolized before the map existed; the last ones name the methods.
+      const last = profilesOf(r.profiles.received.slice(-2), pid);
+      const a = selfWhere(last, (n) => n === 'long Hot.hotA(long)');
+      assert.ok(a > 0, `hotA named in the last windows: ${JSON.stringify(top(selfCounts(last, (f) => f.kind === 'kernel'), 6))}`);
+      assert.doesNotMatch(stdout, /Full thread dump/, 'the SIGQUIT started the attach listener, no thread dump');
     } finally {
       await stop(child);
     }

@@ -42,6 +42,9 @@ export class PerfSamplingReceiver implements Component {
       maxFiles: config.symbolizer.max_cached_files,
       maxProcesses: config.symbolizer.max_cached_processes,
       perfMaps: config.symbolizer.perf_maps,
+      jvmPerfMaps: config.symbolizer.jvm_perf_maps,
+      jvmPerfMapIntervalMs: config.symbolizer.jvm_perf_map_interval,
+      onJvmPerfMapError: (pid, error) => settings.logger.info('asking a JVM for its perf map failed', { pid, error: error.message }),
     });
     this.#metrics = new CpuSampleMetrics({
       maxSeries: config.metrics.max_series,

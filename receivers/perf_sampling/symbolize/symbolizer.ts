@@ -10,6 +10,7 @@ import { fileOffsetToVaddr, lookupSymbol } from './elf.ts';
 import { ElfCache } from './files.ts';
 import { KernelSymbols } from './kallsyms.ts';
 import { kernelAddress } from '../kernel.ts';
+import { isJvm, jcmd } from './jvm-attach.ts';
 import { PerfMap } from './perf-map.ts';
 import { type ProcessInfo, readProcess } from './processes.ts';
 import { type Mapping, findMapping, isFileMapping, readMaps } from './proc-maps.ts';
@@ -18,6 +19,11 @@ export interface SymbolizerOptions {
   maxFiles: number;
   maxProcesses: number;
   perfMaps: boolean;
+  /** Ask JVMs whose JIT frames cannot be named for their perf map (jcmd Compiler.perfmap), at most once per interval. */
+  jvmPerfMaps?: boolean;
+  jvmPerfMapIntervalMs?: number;
+  /** Told when asking a JVM for its perf map failed. */
+  onJvmPerfMapError?: (pid: number, error: Error) => void;
   /** /proc, or where the host's /proc is mounted in a container. */
   procRoot?: string;
   kallsymsPath?: string;
@@ -44,7 +50,7 @@ export function jitKind(name: string): FrameKind {
 }
 
 export class Symbolizer {
-  readonly #options: Required<Omit<SymbolizerOptions, 'kallsymsPath'>> & { kallsymsPath?: string };
+  readonly #options: SymbolizerOptions & { procRoot: string };
   readonly #files: ElfCache;
   readonly #processes = new Map<number, ProcessInfo>();
   readonly #kernelFrames = new Map<number, Frame>();
@@ -81,7 +87,10 @@ export class Symbolizer {
     if (now - this.#lastSweep < GONE_AFTER_MS / 4) return;
     this.#lastSweep = now;
     for (const [tgid, p] of this.#processes) {
-      if (now - p.lastSeen > GONE_AFTER_MS && !existsSync(`${this.#options.procRoot}/${tgid}`)) this.#processes.delete(tgid);
+      if (now - p.lastSeen > GONE_AFTER_MS && !existsSync(`${this.#options.procRoot}/${tgid}`)) {
+        this.#processes.delete(tgid);
+        this.#jvmAsked.delete(tgid);
+      }
     }
   }
 
@@ -207,6 +216,7 @@ export class Symbolizer {
       name = perfMap.lookup(at);
     }
     if (name !== undefined) return { function: name, kind: jitKind(name), module: perfMap!.path, address: BigInt(ip) };
+    if (this.#options.jvmPerfMaps) this.#askJvm(proc);
     const region = m.path || '[anon]';
     return { function: `${region}+0x${(at - m.start).toString(16)}`, kind: 'unknown', module: region, address: BigInt(ip) };
   }
@@ -274,6 +284,29 @@ export class Symbolizer {
     }
     proc.maps = maps;
     return true;
+  }
+
+  /** JVMs asked for their perf map: when last asked, and whether an answer is awaited. */
+  readonly #jvmAsked = new Map<number, { at: number; pending: boolean }>();
+
+  #askJvm(proc: ProcessInfo): void {
+    if (!proc.alive || !isJvm(proc.maps.map((m) => m.path))) return;
+    const state = this.#jvmAsked.get(proc.tgid);
+    const now = Date.now();
+    if (state && (state.pending || now - state.at < (this.#options.jvmPerfMapIntervalMs ?? 60_000))) return;
+    const entry = { at: now, pending: true };
+    this.#jvmAsked.set(proc.tgid, entry);
+    jcmd({ pid: proc.tgid, nsPid: proc.nsPid, procRoot: this.#options.procRoot }, 'Compiler.perfmap').then(
+      () => {
+        entry.pending = false;
+        proc.perfMap = undefined; // the JVM rewrote the file: read it whole at the next lookup
+        this.#perfMapRead.delete(proc.tgid);
+      },
+      (err: unknown) => {
+        entry.pending = false;
+        this.#options.onJvmPerfMapError?.(proc.tgid, err as Error);
+      },
+    );
   }
 
   #perfMap(proc: ProcessInfo): PerfMap | undefined {
