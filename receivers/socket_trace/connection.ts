@@ -10,6 +10,8 @@ import { ByteStream, MAX_BUFFERED_BYTES, type Segment } from './stream.ts';
 export interface ParseStats {
   /** Payload stretches that were not the protocol (skipped to the next syscall). */
   garbage: number;
+  /** Resumptions at the next syscall because the bytes at hand were not captured (capture_bytes): not an error. */
+  holes: number;
   /** Parser exceptions (counted in garbage too). */
   errors: number;
   /** Records missing from a stream (the ring was full): bytes the parsers never saw. */
@@ -43,6 +45,8 @@ export class TracedConnection {
   readonly #stats: ParseStats;
   readonly #emit: (e: Exchange<unknown, unknown>) => void;
   readonly #sink: MessageSink<unknown, unknown>;
+  /** By side (request, response): framing was lost in uncaptured bytes and no message framed since. */
+  readonly #resyncing: [boolean, boolean] = [false, false];
   /** Kernel time of the latest record. */
   lastSeenNs: number;
   /** The parser gave up on it: later records are dropped (and the kernel told to stop sending). */
@@ -62,8 +66,14 @@ export class TracedConnection {
     this.lastSeenNs = identity.openedNs;
     this.#emit = (e) => onExchange(this, e);
     this.#sink = {
-      request: (m: Framed<unknown>) => this.#matcher.request(m, this.#emit),
-      response: (m: Framed<unknown>) => this.#matcher.response(m, this.#emit),
+      request: (m: Framed<unknown>) => {
+        this.#resyncing[0] = false;
+        this.#matcher.request(m, this.#emit);
+      },
+      response: (m: Framed<unknown>) => {
+        this.#resyncing[1] = false;
+        this.#matcher.response(m, this.#emit);
+      },
       desync: (beforeNs: number) => void this.#matcher.expire(beforeNs),
     };
   }
@@ -82,6 +92,7 @@ export class TracedConnection {
     }
     if (appended === 'gap') {
       this.#stats.gaps++;
+      this.#resyncing[side === 'request' ? 0 : 1] = true;
       this.#parser.reset(side);
       // Pairs could shift past a lost message: drop what waits rather than pair it wrongly.
       this.#matcher.clear();
@@ -108,7 +119,11 @@ export class TracedConnection {
         if (stream.available() <= MAX_BUFFERED_BYTES) return true;
         result = 'invalid'; // waiting for more than any message needs: not this protocol
       }
-      this.#stats.garbage++;
+      // standing where the kernel captured nothing (past capture_bytes) is no garbage
+      if (result === 'lost' || (stream.contiguous(1).length === 0 && stream.available() > 0)) this.#stats.holes++;
+      else if (this.#resyncing[side === 'request' ? 0 : 1]) this.#stats.holes++; // a syscall starting mid-message after one
+      else this.#stats.garbage++;
+      if (result === 'lost') this.#resyncing[side === 'request' ? 0 : 1] = true;
       this.#parser.reset(side);
       if (!stream.skipToNextSegment()) return true;
     }

@@ -1,9 +1,10 @@
 // A PostgreSQL cluster (Debian's binaries, test/peers/postgresql.sh) for tests: initdb into a temp
-// dir and pg_ctl start on a loopback port chosen at run time, as the postgres user (the server
-// refuses root); trust authentication on 127.0.0.1. stop() stops it and removes nothing (the
-// caller's temp dir cleanup does).
+// dir of its own (owned by the postgres user: the server refuses to run as root) and pg_ctl start
+// on a loopback port chosen at run time; trust authentication on 127.0.0.1. stop() stops it and
+// removes the dir.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface PostgresServer {
@@ -25,17 +26,21 @@ function asPostgres(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-export function startPostgres(dir: string, port: number): PostgresServer {
+export function startPostgres(port: number): PostgresServer {
   const bin = postgresBinDir();
+  const dir = mkdtempSync(join(tmpdir(), 'bpfcol-pg-'));
   const data = join(dir, 'pgdata');
   mkdirSync(data, { recursive: true });
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   chownSync(dir, uid, gid);
   chownSync(data, uid, gid);
-  asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=20`;
-  asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
+  try {
+    start(bin, dir, data, port);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     port,
     socketDir: dir,
@@ -45,6 +50,13 @@ export function startPostgres(dir: string, port: number): PostgresServer {
       } catch {
         // already stopped
       }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function start(bin: string, dir: string, data: string, port: number): void {
+  asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=20`;
+  asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
 }

@@ -228,7 +228,7 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
       }
       if (stream.empty) return 'need-more';
       const head = stream.contiguous(MAX_HEAD);
-      if (head.length === 0) return 'invalid'; // standing in bytes that were not captured: resync
+      if (head.length === 0) return 'lost'; // standing in bytes that were not captured: resync
       const r = side === 'request' ? this.#parseRequest(stream, head) : this.#parseResponse(stream, head);
       if (r !== 'framed') return r;
     }

@@ -148,8 +148,8 @@ export class MysqlParser implements ConnectionParser<MysqlRequest, MysqlResponse
     for (;;) {
       if (stream.empty) return 'need-more';
       const buf = stream.contiguous();
-      if (buf.length === 0) return 'invalid';
-      if (buf.length < 4) return 'need-more';
+      if (buf.length === 0) return 'lost';
+      if (buf.length < 4) return stream.available() > buf.length ? 'lost' : 'need-more';
       const len = buf.readUIntLE(0, 3);
       const seq = buf[3]!;
       const total = 4 + len;
@@ -258,7 +258,7 @@ export class MysqlParser implements ConnectionParser<MysqlRequest, MysqlResponse
           r.phase = { kind: 'lost', lastExitNs: consumedExit(stream) };
           continue;
         }
-        return buf.length === 0 ? 'invalid' : 'need-more';
+        return buf.length === 0 ? 'lost' : 'need-more';
       }
       const len = buf.readUIntLE(0, 3);
       const seq = buf[3]!;

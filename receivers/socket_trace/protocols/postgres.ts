@@ -19,6 +19,8 @@ export interface PgRequest {
   truncated?: boolean;
   /** Prepared statement name (extended). */
   statement?: string;
+  /** Parse without Execute: the statement was only prepared (PQprepare). */
+  prepareOnly?: boolean;
   database?: string;
 }
 
@@ -51,6 +53,8 @@ interface Group {
   text?: string;
   statement?: string;
   truncated?: boolean;
+  parsed?: boolean;
+  executed?: boolean;
 }
 
 interface PendingResponse {
@@ -92,7 +96,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
     for (;;) {
       if (stream.empty) return 'need-more';
       const buf = stream.contiguous();
-      if (buf.length === 0) return 'invalid';
+      if (buf.length === 0) return 'lost';
       if (this.#firstRequest && buf.length >= 8) {
         const code = buf.readUInt32BE(4);
         if (code === PROTOCOL_3 || code === SSL_REQUEST || code === GSSENC_REQUEST || code === CANCEL_REQUEST) {
@@ -110,7 +114,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
           continue;
         }
       }
-      if (buf.length < 5) return 'need-more';
+      if (buf.length < 5) return stream.available() > buf.length ? 'lost' : 'need-more';
       const type = String.fromCharCode(buf[0]!);
       const len = buf.readUInt32BE(1);
       if (len < 4 || len > MAX_MESSAGE || !'QPBDESHCXFpdcf'.includes(type)) return 'invalid';
@@ -143,6 +147,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
           const name = cstring(body, 0);
           const query = cstring(body, name.next);
           const g = (this.#group ??= { start });
+          g.parsed = true;
           if (query.next > body.length && cut) g.truncated = true;
           g.text ??= query.value;
           if (name.value !== '') {
@@ -168,8 +173,10 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
           this.#group ??= { start };
           break;
         }
-        case 'D':
         case 'E':
+          (this.#group ??= { start }).executed = true;
+          break;
+        case 'D':
         case 'H':
           this.#group ??= { start };
           break;
@@ -181,6 +188,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
           if (g.text !== undefined) message.text = g.text;
           if (g.statement !== undefined) message.statement = g.statement;
           if (g.truncated) message.truncated = true;
+          if (g.parsed && !g.executed) message.prepareOnly = true;
           if (this.#database !== undefined) message.database = this.#database;
           this.#requestSeen();
           out.request({ message, ...g.start, lastExitNs: consumedExit(stream) });
@@ -219,7 +227,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
       if (stream.empty) return 'need-more';
       const buf = stream.contiguous();
       if (buf.length === 0) {
-        if (!r) return 'invalid';
+        if (!r) return 'lost';
         r.lost = { lastExitNs: consumedExit(stream) };
         continue;
       }
@@ -309,20 +317,23 @@ function describe(e: Exchange<PgRequest, PgResponse>, c: ConnectionInfo, privacy
   const req = e.request.message;
   const res = e.response?.message;
   const sql = req.text !== undefined ? analyzeSql(req.text, 'postgresql', privacy.keepLiterals) : undefined;
+  // a statement only prepared (Parse + Sync, no Execute) is a PREPARE round trip
+  const operation = req.prepareOnly ? 'PREPARE' : sql?.operation;
+  const summary = req.prepareOnly ? (sql?.summary ? `PREPARE ${sql.summary}` : 'PREPARE') : sql?.summary;
   const a = new Attrs();
-  a.str('db.system.name', 'postgresql').str('db.namespace', req.database);
-  a.str('db.operation.name', sql?.operation).str('db.collection.name', sql?.collection).str('db.query.summary', sql?.summary);
+  a.common('db.system.name', 'postgresql').common('db.namespace', req.database);
+  a.common('db.operation.name', operation).common('db.collection.name', sql?.collection).common('db.query.summary', summary);
   a.str('db.query.text', sql?.text);
   addServerAndPeer(a, c);
   if (c.role === 'server') a.str('client.address', c.clientAddress).int('client.port', c.clientPort);
   if (res) a.int('db.response.returned_rows', returnedRows(res));
   const code = res?.error?.code || (res?.error ? 'error' : undefined);
   a.str('db.response.status_code', code).str('error.type', code);
-  const m = new Attrs().str('db.system.name', 'postgresql').str('db.namespace', req.database);
-  m.str('db.operation.name', sql?.operation).str('db.collection.name', sql?.collection).str('db.query.summary', sql?.summary);
-  m.str('server.address', c.serverAddress).int('server.port', c.serverPort).str('db.response.status_code', code).str('error.type', code);
+  const m = new Attrs().common('db.system.name', 'postgresql').common('db.namespace', req.database);
+  m.common('db.operation.name', operation).common('db.collection.name', sql?.collection).common('db.query.summary', summary);
+  m.common('server.address', c.serverAddress).int('server.port', c.serverPort).common('db.response.status_code', code).common('error.type', code);
   const d: SpanDescription = {
-    name: sql?.summary ?? sql?.operation ?? (req.kind === 'function' ? 'function call' : 'postgresql'),
+    name: summary ?? operation ?? (req.kind === 'function' ? 'function call' : 'postgresql'),
     attributes: a.list,
     metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: m.list },
   };

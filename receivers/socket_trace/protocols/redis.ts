@@ -145,13 +145,14 @@ export class RedisParser implements ConnectionParser<RedisCommand, RedisReply> {
     for (;;) {
       if (stream.empty) return this.#stopAfterReply && side === 'response' ? 'stop' : 'need-more';
       const buf = stream.contiguous(1 << 20);
-      if (buf.length === 0) return 'invalid';
+      if (buf.length === 0) return 'lost';
       const cut = stream.available() > buf.length;
       const start = startAt(stream);
       if (side === 'request') {
         const r = this.#command(buf, cut);
         if (r === NEED) return 'need-more';
-        if (r === BAD || r === LOST) return 'invalid';
+        if (r === BAD) return 'invalid';
+        if (r === LOST) return 'lost';
         if (typeof r === 'number') return 'invalid';
         if (r.lost) {
           // the rest of the command was not captured: it ends with its syscall's payload

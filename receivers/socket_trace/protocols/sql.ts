@@ -131,6 +131,11 @@ export function analyzeSql(sql: string, dialect: Dialect, keepLiterals = false):
           while (j < n && isDigit(src.charCodeAt(j))) j++;
         }
       }
+      // a sign after an operator belongs to the number: "x + -4" is "x + ?", "a - 4" stays "a - ?"
+      if (!keepLiterals) {
+        const m = /([-+*\/%=<>(,|&^])\s*-\s*$/.exec(out);
+        if (m) out = out.slice(0, out.length - m[0].length + m[1]!.length) + (/\s/.test(m[0].slice(m[1]!.length, -1) || '') ? ' ' : '');
+      }
       literal(src.slice(i, j));
       i = j;
       continue;

@@ -47,9 +47,11 @@ export interface MessageSink<Req, Res> {
  * What one parse call ended with:
  *  - 'need-more': everything parseable was framed; wait for more bytes
  *  - 'invalid': the bytes at the current position are not this protocol (counted; the caller resyncs)
+ *  - 'lost': the framing fell into bytes the kernel did not capture (capture_bytes): the caller
+ *    resyncs at the next syscall, and it is no error
  *  - 'stop': the connection leaves this protocol (TLS, an HTTP upgrade, pub/sub): stop following it
  */
-export type ParseResult = 'need-more' | 'invalid' | 'stop';
+export type ParseResult = 'need-more' | 'invalid' | 'lost' | 'stop';
 
 export class ParseError extends Error {}
 
