@@ -31,3 +31,14 @@ export function redactQuery(query: string): string {
     })
     .join('&');
 }
+
+/** What a config lets out beyond the defaults, one sentence each (logged as warnings at start). */
+export function privacyWidenings(p: { http_request_headers: string[]; http_response_headers: string[]; url_query: string; keep_literals: boolean }): string[] {
+  const out: string[] = [];
+  if (p.http_request_headers.length) out.push(`privacy widened: request header values are recorded (${p.http_request_headers.join(', ')})`);
+  if (p.http_response_headers.length) out.push(`privacy widened: response header values are recorded (${p.http_response_headers.join(', ')})`);
+  if (p.url_query === 'redacted') out.push('privacy widened: url.query is recorded, parameter names only (values replaced by ?)');
+  if (p.url_query === 'full') out.push('privacy widened: url.query is recorded as sent, values included');
+  if (p.keep_literals) out.push('privacy widened: SQL literals, Redis arguments and database error messages are recorded as sent');
+  return out;
+}

@@ -12,6 +12,7 @@ import type { SocketTraceConfig } from './config.ts';
 import type { TracedConnection } from './connection.ts';
 import { type KernelLosses, SocketTraceKernel, missingKernelFeatures } from './kernel.ts';
 import { DATA_TAIL, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { privacyWidenings } from './privacy.ts';
 import { ProcessResources } from './processes.ts';
 import type { Exchange, PrivacyOptions, ProtocolName } from './protocols/types.ts';
 import { RequestMetrics } from './request-metrics.ts';
@@ -136,13 +137,7 @@ export class SocketTraceReceiver implements Component {
   }
 
   #warnWidenings(): void {
-    const p = this.#config.privacy;
-    const { logger } = this.#settings;
-    if (p.http_request_headers.length || p.http_response_headers.length) {
-      logger.warn('privacy widened: HTTP header values are recorded', { request_headers: p.http_request_headers, response_headers: p.http_response_headers });
-    }
-    if (p.url_query !== 'none') logger.warn(`privacy widened: url.query is recorded (${p.url_query})`);
-    if (p.keep_literals) logger.warn('privacy widened: SQL literals, Redis arguments and database error messages are recorded as sent');
+    for (const warning of privacyWidenings(this.#config.privacy)) this.#settings.logger.warn(warning);
   }
 
   /** @internal One wake-up's records (public for the replay benchmark; the ring calls it). */
