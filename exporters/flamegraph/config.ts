@@ -7,8 +7,8 @@ export const flamegraphConfigSchema = z.strictObject({
   directory: z.string({ error: 'expected a directory path' }).min(1, 'expected a directory path').default('./bpfcol-data/flamegraphs'),
   /** One graph per window holding every process (false), or one per process (or container) per window. */
   file_per_process: z.boolean({ error: 'expected true or false' }).default(false),
-  /** Graphs kept in `directory` (with their .folded files; the oldest written go first); 0 keeps all. */
-  max_files: nonNegativeInt(1000),
+  /** Graphs kept in `directory` (with their .folded files; the oldest written go first); 0 keeps all. 120: an hour of 30 s windows. */
+  max_files: nonNegativeInt(120),
   /** The graph's title; the subtitle says the window, the samples and the processes. */
   title: z.string({ error: 'expected a title' }).default('CPU flame graph'),
   /** Width of the SVG in pixels. */

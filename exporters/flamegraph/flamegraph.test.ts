@@ -68,9 +68,9 @@ describe('flamegraph: folded stacks and SVG', () => {
     assert.equal(tree.value, 45);
     const svg = renderSvg(tree, { width: 1000 });
     const frame = (name: string) => {
-      const m = new RegExp(`<g class="frame" data-kind="(\\w+)" data-name="${name}" data-x="([\\d.]+)" data-w="([\\d.]+)"[^>]*><title>([^<]*)</title><rect [^>]*fill="([^"]+)"`).exec(svg);
+      const m = new RegExp(`<g class="frame" data-kind="(\\w+)" data-name="${name}" data-value="\\d+"><title>([^<]*)</title><rect x="([\\d.]+)" y="\\d+" width="([\\d.]+)" height="\\d+" fill="([^"]+)"/>`).exec(svg);
       assert.ok(m, `frame ${name} in the SVG`);
-      return { kind: m[1], x: Number(m[2]), w: Number(m[3]), title: m[4], fill: m[5] };
+      return { kind: m[1], title: m[2], x: Number(m[3]), w: Number(m[4]), fill: m[5] };
     };
     assert.deepEqual(frame('pod shop/web-1').kind, 'metadata');
     assert.equal(frame('pod shop/web-1').fill, frameColor('metadata', 'pod shop/web-1'));

@@ -23,6 +23,8 @@ export interface SvgOptions {
 export const DEFAULT_SVG: SvgOptions = { title: 'CPU flame graph', width: 1200, frameHeight: 16, fontSize: 12, minWidth: 0.5, unit: 'samples' };
 
 const XPAD = 10;
+/** Longer names (C++ templates run to thousands of characters) are cut in the SVG; the .folded file keeps them whole. */
+export const MAX_NAME = 300;
 const CHAR_WIDTH = 0.59; // of the font size: an average glyph of Verdana
 
 export function escapeXml(text: string): string {
@@ -103,6 +105,8 @@ text { font-family: Verdana, sans-serif; font-size: ${o.fontSize}px; fill: #000;
 #search:hover, #unzoom:hover { text-decoration: underline; }
 #matched { text-anchor: end; }
 .frame { cursor: pointer; }
+.frame > rect { rx: 2px; ry: 2px; }
+${(Object.keys(FAMILIES) as FrameKind[]).map((k) => `.frame[data-kind="${k}"] > text { fill: ${FAMILIES[k].text}; }`).join('\n')}
 .frame:hover > rect { stroke: #222; stroke-width: 0.5; }
 .frame text { pointer-events: none; }
 .hide { display: none; }
@@ -127,15 +131,14 @@ text { font-family: Verdana, sans-serif; font-size: ${o.fontSize}px; fill: #000;
   for (const f of frames) {
     const y = top + (maxDepth - f.depth) * o.frameHeight;
     const pct = total > 0 ? ((f.node.value / total) * 100).toFixed(2) : '0';
-    const name = f.node.name;
+    const name = f.node.name.length > MAX_NAME ? `${f.node.name.slice(0, MAX_NAME - 3)}...` : f.node.name;
     const tip = `${name} (${kindLabel(f.node.kind)}, ${thousands(f.node.value)} ${o.unit}, ${pct}%)`;
     const fill = colorOf(f.node.kind, name);
-    const textColor = FAMILIES[f.node.kind].text;
     out.push(
-      `<g class="frame" data-kind="${f.node.kind}" data-name="${escapeXml(name)}" data-x="${f.x.toFixed(2)}" data-w="${f.w.toFixed(2)}" data-value="${f.node.value}">` +
+      `<g class="frame" data-kind="${f.node.kind}" data-name="${escapeXml(name)}" data-value="${f.node.value}">` +
         `<title>${escapeXml(tip)}</title>` +
-        `<rect x="${f.x.toFixed(2)}" y="${y}" width="${f.w.toFixed(2)}" height="${o.frameHeight - 1}" rx="2" ry="2" fill="${fill}" data-fill="${fill}"/>` +
-        `<text x="${(f.x + 3).toFixed(2)}" y="${y + o.frameHeight - 4.5}" style="fill:${textColor}">${escapeXml(fitLabel(name, f.w, o.fontSize))}</text>` +
+        `<rect x="${f.x.toFixed(2)}" y="${y}" width="${f.w.toFixed(2)}" height="${o.frameHeight - 1}" fill="${fill}"/>` +
+        `<text x="${(f.x + 3).toFixed(1)}" y="${y + o.frameHeight - 4.5}">${escapeXml(fitLabel(name, f.w, o.fontSize))}</text>` +
         '</g>',
     );
   }
@@ -156,6 +159,14 @@ function init(evt) {
   unzoombtn = document.getElementById("unzoom");
   matchedtxt = document.getElementById("matched");
   frames = Array.prototype.slice.call(document.querySelectorAll("#frames > g.frame"));
+  // The drawn geometry and colour of every frame, to come back to after a zoom or a search.
+  frames.forEach(function (g) {
+    var r = g.querySelector("rect");
+    g.x0 = +r.getAttribute("x");
+    g.w0 = +r.getAttribute("width");
+    g.y0 = +r.getAttribute("y");
+    g.fill0 = r.getAttribute("fill");
+  });
   fullWidth = +svg.getAttribute("width") - 2 * XPAD;
   var params = new URLSearchParams(window.location.search);
   if (params.get("s")) search(params.get("s"));
@@ -168,8 +179,7 @@ function frameOf(el) {
   return null;
 }
 function geometry(g) {
-  var r = g.querySelector("rect");
-  return { x: +g.getAttribute("data-x"), w: +g.getAttribute("data-w"), y: +r.getAttribute("y"), rect: r };
+  return { x: g.x0, w: g.w0, y: g.y0 };
 }
 function label(g, width) {
   var name = g.getAttribute("data-name");
@@ -217,7 +227,7 @@ function unzoom() {
 }
 function resetSearch() {
   currentSearch = null;
-  frames.forEach(function (g) { var r = g.querySelector("rect"); r.setAttribute("fill", r.getAttribute("data-fill")); });
+  frames.forEach(function (g) { g.querySelector("rect").setAttribute("fill", g.fill0); });
   matchedtxt.textContent = " ";
   searchbtn.textContent = "Search";
 }

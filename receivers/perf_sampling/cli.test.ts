@@ -66,7 +66,7 @@ service:
       const svg = await waitFor('a flame graph', () => readdirSync(graphs).find((n) => n.endsWith('.svg')));
       const text = readFileSync(join(graphs, svg), 'utf8');
       assert.match(text, /data-name="hot_a"/);
-      assert.match(text, new RegExp(`data-name="hot \\(pid ${pid}\\)" data-x`));
+      assert.match(text, new RegExp(`data-name="hot \\(pid ${pid}\\)" data-value`));
       assert.match(readFileSync(join(graphs, svg.replace(/\.svg$/, '.folded')), 'utf8'), /;main;hot_a \d+\n/);
 
       const res = await fetch(`http://127.0.0.1:${pprof}/debug/pprof/profile?pid=${pid}`);

@@ -63,7 +63,7 @@ describe('pprof and flamegraph configs', () => {
     assert.deepEqual(flamegraphConfigSchema.parse({}), {
       directory: './bpfcol-data/flamegraphs',
       file_per_process: false,
-      max_files: 1000,
+      max_files: 120,
       title: 'CPU flame graph',
       width: 1200,
       min_width: 0.5,
