@@ -38,9 +38,9 @@ export interface SymbolizerStats {
 
 /** Minimum age of a copy of a process's mappings before an unknown address makes us read them again. */
 const MAPS_REFRESH_MS = 1000;
-const KERNEL_FRAME_CACHE = 200_000;
+const KERNEL_FRAME_CACHE = 100_000;
 /** Frames of ELF files kept (all files together); past it the cache starts again. */
-const FILE_FRAME_CACHE = 500_000;
+const FILE_FRAME_CACHE = 100_000;
 /** A process not sampled for this long is forgotten once /proc says it is gone. */
 const GONE_AFTER_MS = 60_000;
 
