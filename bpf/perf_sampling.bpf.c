@@ -5,10 +5,10 @@
  * user stack, kernel stack, thread name) in a hash map and keeps the stacks in stack-trace maps.
  * No per-sample record crosses to user space.
  *
- * Double buffering: counts and stacks exist twice (_a, _b). Programs write to the side named by
- * control[0]; user space flips it, waits for programs still running on the old side to finish,
- * then reads and clears the old side while nothing writes to it: a read never loses a sample of
- * the next window.
+ * Double buffering (common/double_buffer.h): counts, stacks and counters exist twice (_a, _b, or
+ * indexed by side). The program announces itself on the side it writes to; user space flips the
+ * side, waits until no program still writes to the old one, then reads and clears it: a read never
+ * loses a sample of the next window.
  *
  * Losses are counted: samples not counted because the counts map was full, stacks lost because
  * their stack-map bucket held another stack (-EEXIST) or could not be walked (-EFAULT, others).
@@ -17,6 +17,7 @@
  */
 #include "common.h"
 #include "ringbuf.h"
+#include "double_buffer.h"
 #include "perf_sampling.h"
 
 BPFCOL_LICENSE;
@@ -59,14 +60,6 @@ STACKS_MAP(stacks_b);
 STACKS_MAP(overflow_stacks_a);
 STACKS_MAP(overflow_stacks_b);
 
-/* control[0]: the side (0: _a, 1: _b) programs write to. Written by user space only. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} control SEC(".maps");
-
 /* Processes user space was told about (tgid -> 1). An exec or the exit of the process forgets it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -90,14 +83,6 @@ struct {
 
 /* Puts the record layout in the object's BTF for the layout check. */
 struct perf_new_process perf_new_process_layout = {};
-
-static __always_inline __u32 active_side(void)
-{
-	__u32 zero = 0;
-	__u32 *side = bpf_map_lookup_elem(&control, &zero);
-
-	return side ? *side & 1 : 0;
-}
 
 static __always_inline void count_stat(__u32 side, __u32 stat)
 {
@@ -159,20 +144,19 @@ static __always_inline void announce(__u32 tgid, __u64 cgroup_id, struct task_st
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+/* One sample, on the side it announced itself on. */
+static __always_inline void sample(struct bpf_perf_event_data *ctx, __u32 side)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 
-	__u32 side = active_side();
-
 	count_stat(side, PERF_STAT_SAMPLES);
 	if (tgid == 0 && !include_idle)
-		return 0;
+		return;
 	if (n_pids && !wanted(tgid))
-		return 0;
+		return;
+
 	struct perf_sample_key key = {};
 
 	key.cgroup_id = bpf_get_current_cgroup_id();
@@ -210,6 +194,15 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	/* Not while exiting: its mappings are going (on_exit already forgot it). */
 	if (!kthread && tgid && !(task_flags & PF_EXITING))
 		announce(tgid, key.cgroup_id, task);
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u32 side = bpfcol_enter_side();
+
+	sample(ctx, side);
+	bpfcol_leave_side(side);
 	return 0;
 }
 

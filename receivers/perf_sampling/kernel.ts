@@ -2,24 +2,23 @@
 // the config in its read-only globals, attaches one CPU-clock perf event per online CPU, announces
 // processes seen for the first time (a ring buffer), and drains the sample counts and stacks.
 //
-// Reading without racing the programs: counts and stacks exist twice (_a, _b). Programs write to
-// the side named by control[0]. drain() points them at the other side, waits a grace period for
-// programs already running on the old side (they run for microseconds), then reads and empties
-// the old side, which nothing writes to any more.
-import { setTimeout as sleep } from 'node:timers/promises';
+// Reading without racing the programs: counts, stacks and counters exist twice (_a, _b, or by
+// side), read through the runtime's DoubleBuffer (bpf/common/double_buffer.h has the kernel half):
+// drain() points the programs at the other side, waits until none still writes to the old one,
+// then reads and empties it.
 import { PerfSoftware, PerfType, onlineCpus } from '../../src/bpf/attach/perf-event.ts';
+import { DoubleBuffer } from '../../src/bpf/double-buffer.ts';
 import { readCounter } from '../../src/bpf/map.ts';
 import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer } from '../../src/bpf/ringbuf.ts';
-import { nowUnixNano } from '../../src/pdata/common.ts';
 import { KERNEL_FILTER_MAX, type PerfSamplingConfig } from './config.ts';
 import { LAYOUTS, MAX_DEPTH, NewProcess, OVERFLOW_STACK, SampleKey } from './layout.ts';
 
 export const TRACEPOINTS = ['sched/sched_process_exec', 'sched/sched_process_exit'] as const;
 
-/** Time programs still running on the old side get to finish before it is read. */
-const GRACE_MS = 20;
+/** Longest wait for programs still writing to the old side before it is read anyway (counted as late). */
+const INFLIGHT_WAIT_MS = 200;
 
 /** One distinct sample and how many times it was taken. */
 export interface CountedSample {
@@ -35,6 +34,8 @@ export interface Drained {
   stacks: Map<number, number[]>;
   /** What the kernel counted for exactly these samples. */
   counters: KernelCounters;
+  /** A program still wrote to the side after the wait: a few samples may land in the next read. */
+  late: boolean;
 }
 
 /** Counts of the kernel program (PERF_STAT_* in bpf/perf_sampling.h). */
@@ -98,7 +99,7 @@ export function kernelAddress(addr48: number): bigint {
 
 export class PerfSamplingKernel {
   readonly object: BpfObject;
-  #side = 0;
+  readonly #buffer: DoubleBuffer;
   /** Totals of each side's counters at its last read. */
   readonly #seen = [zeroCounters(), zeroCounters()];
   #ring: RingBuffer | undefined;
@@ -106,6 +107,7 @@ export class PerfSamplingKernel {
 
   private constructor(object: BpfObject) {
     this.object = object;
+    this.#buffer = new DoubleBuffer(object, { maxWaitMs: INFLIGHT_WAIT_MS });
   }
 
   /**
@@ -164,14 +166,8 @@ export class PerfSamplingKernel {
   }
 
   async #drain(): Promise<Drained> {
-    const old = this.#side;
-    this.#side = old ^ 1;
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(this.#side);
-    this.object.map('control').update(Buffer.alloc(4), value);
-    const timeUnixNano = nowUnixNano();
-    await sleep(GRACE_MS);
-    const suffix = old === 0 ? 'a' : 'b';
+    const { suffix, timeUnixNano, late } = await this.#buffer.flip();
+    const old = suffix === 'a' ? 0 : 1;
     const samples = this.object
       .map(`counts_${suffix}`)
       .lookupAndDeleteAll()
@@ -188,7 +184,7 @@ export class PerfSamplingKernel {
     const counters = zeroCounters();
     for (const name of STAT_NAMES) counters[name] = totals[name] - last[name];
     this.#seen[old] = totals;
-    return { timeUnixNano, samples, stacks, counters };
+    return { timeUnixNano, samples, stacks, counters, late };
   }
 
   /** Totals (since load) of one side's counters, summed over CPUs. */

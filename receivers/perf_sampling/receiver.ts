@@ -153,6 +153,7 @@ export class PerfSamplingReceiver implements Component {
       const t0 = performance.now();
       const perProcess = window.add(drained, this.#symbolizer);
       await this.#symbolizer.endRound();
+      if (drained.late) logger.debug('a kernel program still wrote to the side read: a few samples may count in the next read');
       logger.debug('perf_sampling read', {
         samples: drained.counters.samples,
         distinct: drained.samples.length,
