@@ -395,7 +395,7 @@ function services(): Json {
   const withEdgeLabels = (e: string) => `label_join(label_replace(label_replace(${e}, "source", "$1", "client", "(.*)"), "target", "$1", "server", "(.*)"), "id", " -> ", "client", "server")`;
   const nodeIds = `label_replace(sum by (server) (rate(traces_service_graph_request_total${G}[${RATE}])), "id", "$1", "server", "(.*)") or label_replace(sum by (client) (rate(traces_service_graph_request_total${G}[${RATE}])) * 0, "id", "$1", "client", "(.*)")`;
   const nodes = `label_replace(sum by (id) (${nodeIds}), "title", "$1", "id", "(.*)")`;
-  return dashboard('bpfcol-services', 'bpfcol / Service traffic', 'Requests between services: the service graph (client -> server edges from paired spans), rate, errors and latency per service (spans from socket_trace or the apps\' SDKs).', [CLUSTER, NAMESPACE, SERVICE], [
+  return dashboard('bpfcol-services', 'bpfcol / Service traffic', 'Requests between services: the service graph (client -> server edges from paired spans), rate, errors and latency per service (spans from socket_trace, which reads HTTP, PostgreSQL, MySQL and Redis off the sockets, and from the apps\' SDKs).', [CLUSTER, NAMESPACE, SERVICE], [
     nodeGraph('Service graph', nodes, withEdgeLabels(edgeRate), {
       nodeUnit: 'reqps',
       edgeUnit: 'reqps',
@@ -411,6 +411,19 @@ function services(): Json {
         { expr: `histogram_quantile(0.99, sum by (le, service_name) (rate(traces_span_metrics_duration_seconds_bucket${S}[${RATE}])))`, legend: 'p99 {{service_name}}' },
       ],
       { unit: 's', w: 8 },
+    ),
+    timeseries(
+      'HTTP responses by status (kernel)',
+      [{ expr: `sum by (service_name, http_response_status_code) (rate(http_server_request_duration_seconds_count${sel(C, 'k8s_namespace_name=~"$namespace"', 'service_name=~"$service"')}[${RATE}]))`, legend: '{{service_name}} {{http_response_status_code}}' }],
+      { unit: 'reqps', description: 'HTTP/1.x requests the services answered, as socket_trace read them from their sockets (no SDK needed), by status code.' },
+    ),
+    timeseries(
+      'HTTP server latency (kernel)',
+      [
+        { expr: `histogram_quantile(0.5, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket${sel(C, 'k8s_namespace_name=~"$namespace"', 'service_name=~"$service"')}[${RATE}])))`, legend: 'p50 {{service_name}}' },
+        { expr: `histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket${sel(C, 'k8s_namespace_name=~"$namespace"', 'service_name=~"$service"')}[${RATE}])))`, legend: 'p95 {{service_name}}' },
+      ],
+      { unit: 's', description: 'From the first request byte read to the last response byte written (socket_trace: http.server.request.duration).' },
     ),
     table(
       'Edges',

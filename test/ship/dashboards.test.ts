@@ -11,10 +11,10 @@
 // Template variables are set to real values (those of the load's pods), then to All (.*).
 // Needs root.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { freePort } from '../support/ports.ts';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -25,7 +25,6 @@ import { REPO_ROOT, type RunningBpfcol, startBpfcol, tempDir, writeConfig } from
 import { type TestCgroup, TestCgroupTree } from '../support/cgroups.ts';
 import { FakeKubeApiServer, fixture, writeKubeconfig } from '../support/kube-apiserver.ts';
 import { createNetnsPair, type NetnsPair, requireRootForNetns } from '../support/netns.ts';
-import { freePort } from '../support/ports.ts';
 import { type PrometheusPeer, startPrometheus } from '../support/prometheus.ts';
 
 type Json = Record<string, any>;
@@ -182,8 +181,17 @@ describe('every panel returns data from Prometheus scraping bpfcol under load', 
   }
   const made = new Map<string, TestCgroup>();
 
-  function spawnIn(cg: TestCgroup, netns: string, command: string, args: string[]): ChildProcess {
-    const child = cg.spawn(command, args, { netns });
+  /**
+   * Starts a command in a pod: a shell joins the pod's cgroup (every hierarchy) while it still sees
+   * the host's /sys, then execs `ip netns exec`, which execs the command (one pid throughout, and
+   * children such as nginx's workers are born in the cgroup).
+   */
+  function spawnIn(cg: TestCgroup, netns: string, command: string, args: string[], output = false): ChildProcess {
+    const join = cg.procsFiles().map((f) => `echo $$ > '${f}'`).join(' && ');
+    const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    // Output only where it is read: a pipe left to a process that outlives its parent (a daemon's
+    // worker) would keep this test's event loop alive.
+    const child = spawn('sh', ['-c', `${join} && exec ip netns exec '${netns}' ${quoted}`], { stdio: ['ignore', output ? 'pipe' : 'ignore', 'ignore'] });
     children.push(child);
     tree.track(child);
     return child;
@@ -296,8 +304,33 @@ service:
     prometheus = await startPrometheus({ targets: [`127.0.0.1:${ports.prom}`] });
 
     // checkout serves on 8080; frontend's processes connect to it; inventory is a JVM.
-    const server = spawnIn(cgroups.checkout, shop.b.name, process.execPath, [PEER, 'server', shop.b.address, '8080']);
+    const server = spawnIn(cgroups.checkout, shop.b.name, process.execPath, [PEER, 'server', shop.b.address, '8080'], true);
     const checkoutPid = (await firstLine(server)).pid as number;
+    // checkout also answers HTTP with nginx (socket_trace reads it off the sockets): 200 on /, 503 on /fail.
+    execFileSync('bash', [join(REPO_ROOT, 'test/peers/nginx.sh')], { timeout: 600_000 });
+    const nginxDir = join(dir.path, 'nginx');
+    mkdirSync(join(nginxDir, 'logs'), { recursive: true });
+    chmodSync(nginxDir, 0o755);
+    writeFileSync(
+      join(nginxDir, 'nginx.conf'),
+      `daemon off;
+worker_processes 1;
+pid ${nginxDir}/nginx.pid;
+error_log ${nginxDir}/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${nginxDir}; proxy_temp_path ${nginxDir}; fastcgi_temp_path ${nginxDir}; uwsgi_temp_path ${nginxDir}; scgi_temp_path ${nginxDir};
+  server {
+    listen ${shop.b.address}:80;
+    location / { return 200 "in stock\\n"; }
+    location /fail { return 503 "busy\\n"; }
+  }
+}
+`,
+    );
+    spawnIn(cgroups.checkout, shop.b.name, 'nginx', ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf')]);
+    await shop.b.execAsync('bash', ['-c', `for i in $(seq 100); do (echo > /dev/tcp/${shop.b.address}/80) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]).then((r) => assert.equal(r.code, 0, 'nginx listens'));
     const frontendIdle = spawnIn(cgroups.frontend, shop.a.name, 'sleep', ['900']);
     spawnIn(cgroups.inventory, store.a.name, 'java', ['-Xmx64m', '-XX:ActiveProcessorCount=1', '-cp', classes, 'GcChurn', '900']);
     shop.loseIncoming(shop.b, 10);
@@ -306,6 +339,7 @@ service:
       round++;
       spawnIn(cgroups.frontend, shop.a.name, process.execPath, [PEER, 'send', shop.b.address, '8080', '20000', '3']);
       if (round % 3 === 0) spawnIn(cgroups.frontend, shop.a.name, process.execPath, [PEER, 'connect', shop.b.address, '9', '2', '1000']);
+      spawnIn(cgroups.frontend, shop.a.name, 'curl', ['-s', '-o', '/dev/null', ...Array.from({ length: 5 }, (_, i) => `http://${shop.b.address}/${round % 4 === 0 && i === 0 ? 'fail' : 'items'}`)]);
       if (round % 3 === 1) children.push(tree.track(cgroups.checkout.spawn('dd', ['if=/dev/zero', `of=${join(diskDir!, 'data')}`, 'bs=1M', 'count=4', 'oflag=direct'])));
       void sendSpans(frontendIdle.pid!, checkoutPid).catch(() => {});
       loadTimer = setTimeout(load, 1000);
@@ -325,6 +359,8 @@ service:
       `traces_span_metrics_calls_total{service_name="checkout",status_code="STATUS_CODE_ERROR"}`,
       `traces_service_graph_request_bytes_total{client="frontend",server="checkout"}`,
       `container_disk_io_bytes_total{k8s_pod_name="${PODS.checkout.name}"}`,
+      `http_server_request_duration_seconds_count{service_name="checkout",k8s_pod_name="${PODS.checkout.name}",http_response_status_code="503"}`,
+      `traces_span_metrics_calls_total{service_name="checkout",span_name=~"GET.*",k8s_pod_name="${PODS.checkout.name}"}`,
     ]) {
       await prometheus.waitForSeries(q, { timeoutMs: 180_000 });
     }
@@ -334,6 +370,16 @@ service:
   after(async () => {
     clearTimeout(loadTimer);
     for (const c of children) c.kill('SIGKILL');
+    // Whatever the pods started (nginx's worker) goes too.
+    for (const cg of Object.values(cgroups)) {
+      for (const pid of cg.pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
     await bpfcol?.stop();
     await prometheus?.stop();
     await tree?.remove().catch(() => tree.removeSync());
