@@ -136,7 +136,7 @@ describe('the image file tree, made by following the Dockerfile, runs bpfcol', {
 
   it('holds the eBPF objects, the addon, production dependencies only, and no tests', () => {
     const app = runtime.map('/opt/bpfcol');
-    for (const name of ['tcp_drop', 'resources_blockio', 'jvm_usdt', 'perf_sampling']) assert.ok(existsSync(join(app, `bpf/build/${name}.bpf.o`)), name);
+    for (const name of ['tcp_drop', 'resources_blockio', 'jvm_usdt', 'perf_sampling', 'socket_trace']) assert.ok(existsSync(join(app, `bpf/build/${name}.bpf.o`)), name);
     assert.ok(existsSync(join(app, 'bpf/build/bpfcol_native.node')));
     assert.ok(!existsSync(join(app, 'bpf/build/test')), 'test programs are not built into the image');
     assert.ok(existsSync(join(app, 'node_modules/@kubernetes/client-node')));
