@@ -21,6 +21,7 @@ function createTraces(settings: CreateSettings, config: JaegerConfig): Exporter<
     timeout: config.timeout,
     sending_queue: config.sending_queue,
     retry_on_failure: config.retry_on_failure,
+    profiles: { enabled: false }, // Jaeger takes traces only.
   };
   switch (config.protocol) {
     case 'otlp_grpc': {

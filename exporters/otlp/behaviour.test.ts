@@ -277,6 +277,7 @@ describe('otlp config', () => {
       timeout: 5000,
       sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, sizer: 'requests', block_on_overflow: false },
       retry_on_failure: { enabled: true, initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5, randomization_factor: 0.5 },
+      profiles: { enabled: false },
     });
     assert.deepStrictEqual(validateOtlpConfig(config), ['endpoint must be set: expected host:port of an OTLP/gRPC receiver, like collector:4317']);
   });

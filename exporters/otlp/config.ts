@@ -14,6 +14,14 @@ export const compressionSchema = z
   .enum(['gzip', 'none'], { error: (issue) => `expected gzip or none, got ${JSON.stringify(issue.input)}` })
   .default('gzip');
 
+/** The profiles signal: off unless asked for (development status in OpenTelemetry). */
+export const profilesSwitchSchema = z
+  .strictObject({
+    /** Send profiles; the receiving Collector needs --feature-gates=service.profilesSupport. */
+    enabled: z.boolean({ error: 'expected true or false' }).default(false),
+  })
+  .default({ enabled: false });
+
 export const otlpConfigSchema = z.strictObject({
   /** Where to send: `host:port` (or `https://host:port`, `http://host:port`). Required. */
   endpoint: z
@@ -31,6 +39,8 @@ export const otlpConfigSchema = z.strictObject({
   /** Queue and retries, as the Collector's exporterhelper (src/exporterhelper/README.md). */
   sending_queue: exporterHelperSchema.sending_queue,
   retry_on_failure: exporterHelperSchema.retry_on_failure,
+  /** The profiles signal (development status in OpenTelemetry), off by default. */
+  profiles: profilesSwitchSchema,
 });
 
 export type OtlpConfig = z.infer<typeof otlpConfigSchema>;

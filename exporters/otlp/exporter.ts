@@ -6,19 +6,19 @@ import { permanentError } from '../../src/component/errors.ts';
 import type { ExporterHelperConfig } from '../../src/exporterhelper/config.ts';
 import { newExporter } from '../../src/exporterhelper/exporter.ts';
 import type { PartialSuccess } from '../../src/pdata/otlp/proto.ts';
-import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
 import { ITEM_NAME, type SignalData } from '../../src/pdata/signal.ts';
 import type { Counter } from '../../src/telemetry/self.ts';
+import type { ExportSignal } from './export-signal.ts';
 
 /** Sends one export request; resolves with the partial success the peer reported, rejects with a ConsumerError. */
-export interface OtlpTransport<S extends OtlpSignal> {
+export interface OtlpTransport<S extends ExportSignal> {
   /** `signal` cancels the request (the exporter helper stops). */
   send(data: SignalData[S], signal?: AbortSignal): Promise<PartialSuccess | undefined>;
   /** Releases connections; called once no request is in flight. */
   close(): void;
 }
 
-export class OtlpExporter<S extends OtlpSignal> implements Exporter<S> {
+export class OtlpExporter<S extends ExportSignal> implements Exporter<S> {
   private readonly signal: S;
   private readonly settings: CreateSettings;
   private readonly connect: () => Promise<OtlpTransport<S>>;
@@ -88,7 +88,7 @@ export class OtlpExporter<S extends OtlpSignal> implements Exporter<S> {
  * `timeout` to each attempt itself (as the Collector's gRPC/HTTP clients take the timeout
  * sender's deadline), so the helper adds no timer of its own.
  */
-export function otlpWithHelper<S extends OtlpSignal>(
+export function otlpWithHelper<S extends ExportSignal>(
   signal: S,
   settings: CreateSettings,
   config: Pick<ExporterHelperConfig, 'sending_queue' | 'retry_on_failure'>,

@@ -5,10 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { CreateSettings } from '../../src/component/component.ts';
-import { otlpGrpcServices, type OtlpGrpcResponse } from '../../src/pdata/otlp/grpc.ts';
-import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
-import type { SignalData } from '../../src/pdata/signal.ts';
 import { grpcTarget, type OtlpConfig } from './config.ts';
+import { type ExportSignal, grpcExportMethod, withProfilesHint } from './export-signal.ts';
 import type { OtlpTransport } from './exporter.ts';
 import { grpcError } from './grpc-errors.ts';
 
@@ -22,7 +20,7 @@ async function credentials(config: OtlpConfig, secure: boolean, configDir: strin
   return grpc.credentials.createSsl(ca, key, cert, { rejectUnauthorized: !config.tls.insecure_skip_verify });
 }
 
-export async function grpcTransport<S extends OtlpSignal>(signal: S, config: OtlpConfig, settings: CreateSettings): Promise<OtlpTransport<S>> {
+export async function grpcTransport<S extends ExportSignal>(signal: S, config: OtlpConfig, settings: CreateSettings): Promise<OtlpTransport<S>> {
   const { target, secure } = grpcTarget(config);
   const options: grpc.ChannelOptions = {
     'grpc.primary_user_agent': 'bpfcol',
@@ -33,7 +31,7 @@ export async function grpcTransport<S extends OtlpSignal>(signal: S, config: Otl
     options['grpc.default_authority'] = config.tls.server_name_override;
   }
   const client = new grpc.Client(target, await credentials(config, secure, settings.configDir), options);
-  const method = otlpGrpcServices[signal].Export as grpc.MethodDefinition<SignalData[S], OtlpGrpcResponse>;
+  const method = grpcExportMethod(signal);
   const metadata = new grpc.Metadata();
   for (const [name, value] of Object.entries(config.headers)) {
     const key = name.toLowerCase();
@@ -51,7 +49,8 @@ export async function grpcTransport<S extends OtlpSignal>(signal: S, config: Otl
           data,
           metadata.clone(),
           { deadline: Date.now() + config.timeout },
-          (error, response) => (error ? reject(grpcError(error, target)) : resolveSend(response)),
+          (error, response) =>
+            error ? reject(withProfilesHint(signal, grpcError(error, target), error.code === grpc.status.UNIMPLEMENTED)) : resolveSend(response),
         );
         if (abort?.aborted) call.cancel();
         else abort?.addEventListener('abort', () => call.cancel(), { once: true });

@@ -270,9 +270,10 @@ describe('otlp_http config', () => {
       timeout: 30_000,
       sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, sizer: 'requests', block_on_overflow: false },
       retry_on_failure: { enabled: true, initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5, randomization_factor: 0.5 },
+      profiles: { enabled: false },
     });
     assert.deepStrictEqual(validateOtlpHttpConfig(config), [
-      'endpoint must be set (or traces_endpoint, metrics_endpoint, logs_endpoint): expected a URL like http://collector:4318',
+      'endpoint must be set (or traces_endpoint, metrics_endpoint, logs_endpoint, profiles_endpoint): expected a URL like http://collector:4318',
     ]);
   });
 

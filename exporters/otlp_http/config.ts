@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { clientTlsSchema, duration } from '../../src/config/types.ts';
 import { exporterHelperSchema, validateExporterHelper } from '../../src/exporterhelper/config.ts';
-import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
-import { compressionSchema, headersSchema } from '../otlp/config.ts';
+import { compressionSchema, headersSchema, profilesSwitchSchema } from '../otlp/config.ts';
+import { type ExportSignal, httpPath } from '../otlp/export-signal.ts';
 
 function url() {
   return z
@@ -21,7 +21,7 @@ function url() {
 }
 
 export const otlpHttpConfigSchema = z.strictObject({
-  /** Base URL; /v1/traces, /v1/metrics and /v1/logs are appended. */
+  /** Base URL; /v1/traces, /v1/metrics, /v1/logs (and /v1development/profiles) are appended. */
   endpoint: url().optional(),
   /** Full URL for traces, used as is instead of endpoint + /v1/traces. */
   traces_endpoint: url().optional(),
@@ -29,6 +29,8 @@ export const otlpHttpConfigSchema = z.strictObject({
   metrics_endpoint: url().optional(),
   /** Full URL for logs, used as is instead of endpoint + /v1/logs. */
   logs_endpoint: url().optional(),
+  /** Full URL for profiles, used as is instead of endpoint + /v1development/profiles. */
+  profiles_endpoint: url().optional(),
   /** TLS for https URLs (the scheme decides whether TLS is used). */
   tls: clientTlsSchema,
   /** HTTP headers sent with every request. */
@@ -42,24 +44,29 @@ export const otlpHttpConfigSchema = z.strictObject({
   /** Queue and retries, as the Collector's exporterhelper (src/exporterhelper/README.md). */
   sending_queue: exporterHelperSchema.sending_queue,
   retry_on_failure: exporterHelperSchema.retry_on_failure,
+  /** The profiles signal (development status in OpenTelemetry), off by default. */
+  profiles: profilesSwitchSchema,
 });
 
 export type OtlpHttpConfig = z.infer<typeof otlpHttpConfigSchema>;
 
 export function validateOtlpHttpConfig(config: OtlpHttpConfig): string[] {
   const problems: string[] = [];
-  if (!config.endpoint && !config.traces_endpoint && !config.metrics_endpoint && !config.logs_endpoint)
-    problems.push('endpoint must be set (or traces_endpoint, metrics_endpoint, logs_endpoint): expected a URL like http://collector:4318');
+  if (!config.endpoint && !config.traces_endpoint && !config.metrics_endpoint && !config.logs_endpoint && !config.profiles_endpoint)
+    problems.push('endpoint must be set (or traces_endpoint, metrics_endpoint, logs_endpoint, profiles_endpoint): expected a URL like http://collector:4318');
+  // bpfcol has an OTLP/JSON codec for traces, metrics and logs, not for profiles.
+  if (config.profiles.enabled && config.encoding === 'json')
+    problems.push('profiles.enabled needs encoding: proto: bpfcol sends profiles as protobuf only (use a second otlp_http exporter for JSON traces, metrics and logs)');
   if (config.timeout <= 0) problems.push('timeout must be greater than zero: expected a duration like 30s');
   if ((config.tls.cert_file === undefined) !== (config.tls.key_file === undefined))
     problems.push('tls.cert_file and tls.key_file go together: expected both (a client certificate) or neither');
   return [...problems, ...validateExporterHelper(config)];
 }
 
-/** The URL a signal is sent to: its own *_endpoint, or endpoint + /v1/<signal>. */
-export function signalUrl(config: OtlpHttpConfig, signal: OtlpSignal): string | undefined {
+/** The URL a signal is sent to: its own *_endpoint, or endpoint + /v1/<signal> (/v1development/profiles). */
+export function signalUrl(config: OtlpHttpConfig, signal: ExportSignal): string | undefined {
   const override = config[`${signal}_endpoint`];
   if (override) return override;
   if (!config.endpoint) return undefined;
-  return config.endpoint.replace(/\/$/, '') + `/v1/${signal}`;
+  return config.endpoint.replace(/\/$/, '') + httpPath(signal);
 }

@@ -9,9 +9,10 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { CreateSettings } from '../../src/component/component.ts';
 import { responseFromJson, toJson } from '../../src/pdata/otlp/json.ts';
-import { decodeResponse, encodeRequest, type PartialSuccess } from '../../src/pdata/otlp/proto.ts';
-import type { OtlpSignal } from '../../src/pdata/otlp/signal.ts';
+import type { PartialSuccess } from '../../src/pdata/otlp/proto.ts';
+import { isOtlpSignal } from '../../src/pdata/otlp/signal.ts';
 import type { SignalData } from '../../src/pdata/signal.ts';
+import { decodeExportResponse, encodeExportRequest, type ExportSignal, withProfilesHint } from '../otlp/export-signal.ts';
 import type { OtlpTransport } from '../otlp/exporter.ts';
 import type { OtlpHttpConfig } from './config.ts';
 import { bodyMessage, httpStatusError, networkError } from './http-errors.ts';
@@ -70,7 +71,7 @@ export function post(url: URL, agent: http.Agent, headers: Record<string, string
   });
 }
 
-export async function httpTransport<S extends OtlpSignal>(
+export async function httpTransport<S extends ExportSignal>(
   signal: S,
   urlText: string,
   config: OtlpHttpConfig,
@@ -89,8 +90,8 @@ export async function httpTransport<S extends OtlpSignal>(
     if (response.body.length === 0) return undefined;
     const type = response.headers['content-type'] ?? '';
     try {
-      if (type.includes('application/json')) return responseFromJson(signal, response.body.toString('utf8'));
-      if (type.includes('application/x-protobuf')) return decodeResponse(signal, response.body);
+      if (type.includes('application/json') && isOtlpSignal(signal)) return responseFromJson(signal, response.body.toString('utf8'));
+      if (type.includes('application/x-protobuf')) return decodeExportResponse(signal, response.body);
     } catch (error) {
       // The data was accepted; an unreadable answer is worth a warning, not a failure.
       settings.logger.warn('could not read the export response', { url: urlText, error });
@@ -100,7 +101,11 @@ export async function httpTransport<S extends OtlpSignal>(
 
   return {
     async send(data: SignalData[S], abort?: AbortSignal) {
-      const encoded = config.encoding === 'json' ? Buffer.from(toJson(signal, data)) : Buffer.from(encodeRequest(signal, data));
+      // Profiles are protobuf only (validation refuses encoding: json with profiles.enabled).
+      const encoded =
+        config.encoding === 'json' && isOtlpSignal(signal)
+          ? Buffer.from(toJson(signal, data as SignalData[typeof signal]))
+          : Buffer.from(encodeExportRequest(signal, data));
       const body = config.compression === 'gzip' ? await gzipAsync(encoded) : encoded;
       let response: Response;
       try {
@@ -110,7 +115,8 @@ export async function httpTransport<S extends OtlpSignal>(
       }
       if (response.status >= 200 && response.status < 300) return partialSuccess(response);
       const retryAfter = response.headers['retry-after'];
-      throw httpStatusError(urlText, response.status, response.statusText, bodyMessage(response.headers['content-type'], response.body), retryAfter);
+      const error = httpStatusError(urlText, response.status, response.statusText, bodyMessage(response.headers['content-type'], response.body), retryAfter);
+      throw withProfilesHint(signal, error, response.status === 404);
     },
     close: () => agent.destroy(),
   };

@@ -1,7 +1,8 @@
 // A real OpenTelemetry Collector for tests: built once by test/peers/otelcol.sh, started with an
 // otlp receiver (gRPC and HTTP on free loopback ports; optionally the jaeger receiver's
-// thrift_http) feeding one file exporter per signal that writes OTLP/JSON lines, which the test
-// reads back. pause()/resume() stop and restart it on the same ports, as a backend that restarts.
+// thrift_http; optionally profiles, behind --feature-gates=service.profilesSupport) feeding one file
+// exporter per signal that writes OTLP/JSON lines, which the test reads back. pause()/resume() stop
+// and restart it on the same ports, as a backend that restarts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ export function otelcolBinary(): Promise<string> {
 export interface OtelcolOptions {
   /** Also run the jaeger receiver's thrift_http protocol into the traces pipeline (see jaegerThriftUrl). */
   jaeger?: boolean;
+  /** Also run a profiles pipeline (development status: starts the Collector with --feature-gates=service.profilesSupport; see profileLines). */
+  profiles?: boolean;
 }
 
 export interface OtelcolPeer {
@@ -39,6 +42,8 @@ export interface OtelcolPeer {
   httpUrl: string;
   /** The raw JSON lines the file exporter wrote for a signal so far. */
   lines(signal: OtlpSignal): string[];
+  /** With `profiles: true`: the raw OTLP/JSON lines (ExportProfilesServiceRequest) the file exporter wrote so far. */
+  profileLines(): string[];
   /** What the file exporter wrote for a signal so far, one entry per line. */
   read<S extends OtlpSignal>(signal: S): SignalData[S][];
   /** Waits until the file for `signal` holds at least `count` items (spans, points, records). */
@@ -58,11 +63,12 @@ export async function startOtelcol(options: OtelcolOptions = {}): Promise<Otelco
   const dir = mkdtempSync(join(tmpdir(), 'bpfcol-otelcol-'));
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const jaegerPort = options.jaeger ? await freePort() : undefined;
-  const file = (signal: OtlpSignal) => join(dir, `${signal}.jsonl`);
+  const file = (signal: OtlpSignal | 'profiles') => join(dir, `${signal}.jsonl`);
+  const signals = options.profiles ? [...OTLP_SIGNALS, 'profiles' as const] : OTLP_SIGNALS;
   // append: a resumed Collector adds to what it wrote before pause().
-  const exporters = OTLP_SIGNALS.map((s) => `  file/${s}:\n    path: ${file(s)}\n    append: true\n    flush_interval: 50ms`).join('\n');
-  const receiversOf = (s: OtlpSignal) => (s === 'traces' && jaegerPort ? '[otlp, jaeger]' : '[otlp]');
-  const pipelines = OTLP_SIGNALS.map((s) => `    ${s}:\n      receivers: ${receiversOf(s)}\n      exporters: [file/${s}]`).join('\n');
+  const exporters = signals.map((s) => `  file/${s}:\n    path: ${file(s)}\n    append: true\n    flush_interval: 50ms`).join('\n');
+  const receiversOf = (s: OtlpSignal | 'profiles') => (s === 'traces' && jaegerPort ? '[otlp, jaeger]' : '[otlp]');
+  const pipelines = signals.map((s) => `    ${s}:\n      receivers: ${receiversOf(s)}\n      exporters: [file/${s}]`).join('\n');
   const jaegerReceiver = jaegerPort
     ? `
   jaeger:
@@ -94,7 +100,8 @@ ${pipelines}
   let child!: ChildProcess;
   let exited!: Promise<number | null>;
   const spawnCollector = async () => {
-    child = spawn(bin, ['--config', join(dir, 'config.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const gates = options.profiles ? ['--feature-gates=service.profilesSupport'] : [];
+    child = spawn(bin, ['--config', join(dir, 'config.yaml'), ...gates], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
     exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -130,7 +137,7 @@ ${pipelines}
     throw error;
   }
 
-  const lines = (signal: OtlpSignal) =>
+  const lines = (signal: OtlpSignal | 'profiles') =>
     existsSync(file(signal)) ? readFileSync(file(signal), 'utf8').split('\n').filter((l) => l.trim() !== '') : [];
   const read = <S extends OtlpSignal>(signal: S) => lines(signal).map((l) => fromJson(signal, l));
   return {
@@ -138,6 +145,7 @@ ${pipelines}
     httpUrl: `http://127.0.0.1:${httpPort}`,
     ...(jaegerPort ? { jaegerThriftUrl: `http://127.0.0.1:${jaegerPort}/api/traces` } : {}),
     lines,
+    profileLines: () => lines('profiles'),
     read,
     async waitForItems(signal, count, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
