@@ -27,6 +27,8 @@ export const fileConfigSchema = z.strictObject({
   flush_interval: duration('1s'),
   /** Append to an existing file instead of truncating it at start. */
   append: z.boolean({ error: 'expected true or false' }).default(false),
+  /** Create the file's directory (and its parents) when it is missing, as the Collector's option. */
+  create_directory: z.boolean({ error: 'expected true or false' }).default(false),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -39,6 +39,7 @@ function create<S extends Signal>(signal: S) {
         append: config.append,
         rotation: config.rotation,
         flushIntervalMs: config.flush_interval,
+        createDirectory: config.create_directory,
         logger: settings.logger,
       });
     });

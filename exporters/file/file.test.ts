@@ -163,7 +163,7 @@ const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l
 describe('file exporter config', () => {
   it('defaults as the Collector and says what is wrong', () => {
     const d = fileConfigSchema.parse({});
-    assert.deepEqual(d, { path: '', format: 'json', flush_interval: 1000, append: false });
+    assert.deepEqual(d, { path: '', format: 'json', flush_interval: 1000, append: false, create_directory: false });
     assert.deepEqual(validateFileConfig(d), ['path must be non-empty: expected the file to write, like ./out/traces.jsonl']);
     assert.deepEqual(fileConfigSchema.parse({ path: 'x', rotation: {} }).rotation, {
       max_megabytes: 100,
@@ -306,6 +306,15 @@ describe('file exporter', () => {
     const profile = got.resourceProfiles[0].scopeProfiles[0].profiles[0];
     assert.equal(profile.timeUnixNano, '1700000000000000009');
     assert.equal(profile.samples[0].frames[0].address, String(0x401000));
+  });
+
+  it('create_directory makes the missing directories', async () => {
+    const path = join(dir, 'made', 'by', 'it', 'x.jsonl');
+    const t = make('traces', { path, create_directory: true });
+    await t.start(host);
+    await t.consume(traces());
+    await t.shutdown();
+    assert.equal(lines(path).length, 1);
   });
 
   it('fails to start with a clear error when the path cannot be written', async () => {

@@ -5,7 +5,8 @@
 // and on shutdown it is fsynced and closed. With rotation, a record that would take the file past
 // max_megabytes first moves the file aside (lumberjack's naming) and starts a new one.
 import { constants } from 'node:fs';
-import { access, type FileHandle, open, rename } from 'node:fs/promises';
+import { access, type FileHandle, mkdir, open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Component } from '../../src/component/component.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import type { RotationConfig } from './config.ts';
@@ -18,6 +19,7 @@ export interface WriterOptions {
   append: boolean;
   rotation?: RotationConfig;
   flushIntervalMs: number;
+  createDirectory: boolean;
   logger: Logger;
 }
 
@@ -61,6 +63,7 @@ export class FileWriter implements Component {
     // With rotation the file is continued, as lumberjack does; otherwise `append` decides.
     const continueFile = this.options.append || this.options.rotation !== undefined;
     try {
+      if (this.options.createDirectory) await mkdir(dirname(this.path), { recursive: true });
       this.handle = await open(this.path, continueFile ? 'a' : 'w');
       this.size = continueFile ? (await this.handle.stat()).size : 0;
     } catch (error) {
