@@ -36,7 +36,8 @@ interface Series {
   buckets: number[];
 }
 
-function keyOf(attributes: KeyValue[]): string {
+/** A key for an attribute list (protocols pass cheaper keys of their own). */
+export function keyOf(attributes: KeyValue[]): string {
   let k = '';
   for (const a of attributes) {
     const v = a.value as { stringValue?: string; intValue?: bigint; boolValue?: boolean };
@@ -56,13 +57,13 @@ export class RequestMetrics {
     this.#maxSeries = maxSeries;
   }
 
-  /** `attributesKey` identifies the attribute set when the caller knows it (else it is computed). */
-  record(resource: ProcessResource, metric: RequestMetricName, attributes: KeyValue[], seconds: number, nowNs: bigint, attributesKey?: string): void {
-    let key = `${resource.key}|${metric}|${attributesKey ?? keyOf(attributes)}`;
+  /** `attributesKey` identifies the attribute set; `attributes` makes it (called for a new series only). */
+  record(resource: ProcessResource, metric: RequestMetricName, attributes: () => KeyValue[], seconds: number, nowNs: bigint, attributesKey: string): void {
+    let key = `${resource.key}|${metric}|${attributesKey}`;
     let s = this.#series.get(key);
     if (!s) {
       const n = this.#perMetric.get(metric) ?? 0;
-      let attrs = attributes;
+      let attrs = attributes();
       if (n >= this.#maxSeries) {
         key = `${resource.key}|${metric}|overflow`;
         attrs = [OVERFLOW];

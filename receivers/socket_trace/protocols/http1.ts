@@ -428,9 +428,20 @@ function splitTarget(target: string): { path: string; query?: string; host?: str
   return out;
 }
 
-/** host[:port] of a Host header (IPv6 in brackets). */
+const hosts = new Map<string, { host?: string; port?: number }>();
+
+/** host[:port] of a Host header (IPv6 in brackets); the same few hosts repeat: remembered. */
 function splitHost(value: string | undefined): { host?: string; port?: number } {
   if (!value) return {};
+  let r = hosts.get(value);
+  if (!r) {
+    if (hosts.size >= 1024) hosts.clear();
+    hosts.set(value, (r = parseHost(value)));
+  }
+  return r;
+}
+
+function parseHost(value: string): { host?: string; port?: number } {
   let host = value;
   let port: number | undefined;
   const close = value.lastIndexOf(']');
@@ -491,16 +502,18 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   headerAttributes(a, 'http.request.header', req.headers);
   headerAttributes(a, 'http.response.header', res?.headers);
   a.common('error.type', errorType);
-  const m = new Attrs().common('http.request.method', method).int('http.response.status_code', status).common('network.protocol.version', req.version);
-  if (server) m.common('url.scheme', 'http');
-  else m.common('server.address', serverAddress).int('server.port', serverPort);
-  m.common('error.type', errorType);
+  const metricAttributes = () => {
+    const m = new Attrs().common('http.request.method', method).int('http.response.status_code', status).common('network.protocol.version', req.version);
+    if (server) m.common('url.scheme', 'http');
+    else m.common('server.address', serverAddress).int('server.port', serverPort);
+    return m.common('error.type', errorType).list;
+  };
   const d: SpanDescription = {
     name: method === '_OTHER' ? 'HTTP' : method,
     attributes: a.list,
     metric: {
       name: server ? 'http.server.request.duration' : 'http.client.request.duration',
-      attributes: m.list,
+      attributes: metricAttributes,
       key: `${method}|${status}|${req.version}|${server ? '' : `${serverAddress}|${serverPort}`}`,
     },
   };

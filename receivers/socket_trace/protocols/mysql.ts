@@ -435,13 +435,15 @@ function describe(e: Exchange<MysqlRequest, MysqlResponse>, c: ConnectionInfo, p
   if (res && res.rows > 0) a.int('db.response.returned_rows', res.rows);
   const code = res?.error ? String(res.error.code) : undefined;
   a.str('db.response.status_code', code).str('error.type', code);
-  const m = new Attrs().str('db.system.name', req.system).str('db.namespace', database);
-  m.str('db.operation.name', operation).str('db.collection.name', sql?.collection).str('db.query.summary', summary);
-  m.str('server.address', c.serverAddress).int('server.port', c.serverPort).str('db.response.status_code', code).str('error.type', code);
+  const metricAttributes = () => {
+    const m = new Attrs().common('db.system.name', req.system).common('db.namespace', database);
+    m.common('db.operation.name', operation).common('db.collection.name', sql?.collection).common('db.query.summary', summary);
+    return m.common('server.address', c.serverAddress).int('server.port', c.serverPort).common('db.response.status_code', code).common('error.type', code).list;
+  };
   const d: SpanDescription = {
     name: summary ?? operation ?? req.system,
     attributes: a.list,
-    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: m.list },
+    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: metricAttributes, key: `${req.system}|${database}|${summary ?? operation}|${sql?.collection}|${c.serverAddress}|${c.serverPort}|${code ?? ''}` },
   };
   // Error messages can quote values: only with the literals.
   if (code) d.error = privacy.keepLiterals && res?.error?.message ? { type: code, message: res.error.message } : { type: code };

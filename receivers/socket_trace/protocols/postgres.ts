@@ -329,13 +329,15 @@ function describe(e: Exchange<PgRequest, PgResponse>, c: ConnectionInfo, privacy
   if (res) a.int('db.response.returned_rows', returnedRows(res));
   const code = res?.error?.code || (res?.error ? 'error' : undefined);
   a.str('db.response.status_code', code).str('error.type', code);
-  const m = new Attrs().common('db.system.name', 'postgresql').common('db.namespace', req.database);
-  m.common('db.operation.name', operation).common('db.collection.name', sql?.collection).common('db.query.summary', summary);
-  m.common('server.address', c.serverAddress).int('server.port', c.serverPort).common('db.response.status_code', code).common('error.type', code);
+  const metricAttributes = () => {
+    const m = new Attrs().common('db.system.name', 'postgresql').common('db.namespace', req.database);
+    m.common('db.operation.name', operation).common('db.collection.name', sql?.collection).common('db.query.summary', summary);
+    return m.common('server.address', c.serverAddress).int('server.port', c.serverPort).common('db.response.status_code', code).common('error.type', code).list;
+  };
   const d: SpanDescription = {
     name: summary ?? operation ?? (req.kind === 'function' ? 'function call' : 'postgresql'),
     attributes: a.list,
-    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: m.list },
+    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: metricAttributes, key: `${req.database}|${summary ?? operation}|${sql?.collection}|${c.serverAddress}|${c.serverPort}|${code ?? ''}` },
   };
   // Error messages can quote values (invalid input syntax for type integer: "..."): only with the literals.
   if (code) d.error = privacy.keepLiterals && res?.error?.message ? { type: code, message: res.error.message } : { type: code };

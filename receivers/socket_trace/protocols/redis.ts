@@ -235,19 +235,25 @@ function describe(e: Exchange<RedisCommand, RedisReply>, c: ConnectionInfo, priv
   const cmd = e.request.message;
   const error = e.response?.message.error;
   const a = new Attrs();
-  a.str('db.system.name', 'redis').str('db.namespace', String(cmd.database)).str('db.operation.name', cmd.name);
+  a.common('db.system.name', 'redis').common('db.namespace', String(cmd.database)).common('db.operation.name', cmd.name);
   const args = privacy.keepLiterals ? cmd.args.join(' ') : Array.from({ length: cmd.argCount }, () => '?').join(' ');
   a.str('db.query.text', args ? `${cmd.name} ${args}` : cmd.name);
   addServerAndPeer(a, c);
   if (c.role === 'server') a.str('client.address', c.clientAddress).int('client.port', c.clientPort);
   a.str('db.response.status_code', error?.code);
   a.str('error.type', error?.code);
-  const m = new Attrs().str('db.system.name', 'redis').str('db.operation.name', cmd.name).str('db.namespace', String(cmd.database));
-  m.str('server.address', c.serverAddress).int('server.port', c.serverPort).str('error.type', error?.code);
+  const metricAttributes = () =>
+    new Attrs()
+      .common('db.system.name', 'redis')
+      .common('db.operation.name', cmd.name)
+      .common('db.namespace', String(cmd.database))
+      .common('server.address', c.serverAddress)
+      .int('server.port', c.serverPort)
+      .common('error.type', error?.code).list;
   const d: SpanDescription = {
     name: cmd.name || 'redis',
     attributes: a.list,
-    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: m.list },
+    metric: { name: c.role === 'server' ? 'db.server.operation.duration' : 'db.client.operation.duration', attributes: metricAttributes, key: `${cmd.name}|${cmd.database}|${c.serverAddress}|${c.serverPort}|${error?.code ?? ''}` },
   };
   // Error texts can quote arguments: only with the literals.
   if (error) d.error = privacy.keepLiterals ? { type: error.code, message: error.message } : { type: error.code };

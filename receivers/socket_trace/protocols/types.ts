@@ -110,10 +110,10 @@ export interface SpanDescription {
   error?: { type: string; message?: string };
   traceContext?: TraceContext;
   /**
-   * The request metric this exchange feeds, with its low-cardinality attributes; absent: none.
-   * `key` identifies the attribute set (saves computing it from the list).
+   * The request metric this exchange feeds, with its low-cardinality attributes (a function: they
+   * are built only for a new series); absent: none. `key` identifies the attribute set.
    */
-  metric?: { name: RequestMetricName; attributes: KeyValue[]; key?: string };
+  metric?: { name: RequestMetricName; attributes: () => KeyValue[]; key: string };
 }
 
 export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration'] as const;

@@ -1,0 +1,171 @@
+// What does socket_trace cost a busy web server, and how much can it follow without losing any
+// request? wrk against nginx (both from Debian) on loopback, nginx on CPU 0 and wrk on CPU 1.
+//
+//  1. Saturation: alternating rounds without and with bpfcol + socket_trace (tracing nginx's side:
+//     filters ports + executables), wrk -c32 keep-alive; medians of requests/s and p99 latency,
+//     their ratios; bpfcol's own CPU time per traced request (/proc/PID/stat over the run) and
+//     nginx's CPU per request with and without.
+//  2. Paced load (wrk with a 1 ms delay per connection, connections = rate / 1000): the highest
+//     rate at which every request became a span and the kernel lost no record.
+// Spans go through a batch processor to the debug exporter (basic: a line per batch), so the
+// figures are socket_trace's cost, not an exporter's.
+//
+//   node bench/socket_trace-nginx.ts [--rounds 3] [--seconds 5] [--connections 32] [--rates 5000,10000,...]
+//
+// Needs root (bpfcol loads eBPF programs), nginx and wrk (scripts/apt-packages.txt).
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { type RunningBpfcol, startBpfcol, tempDir, writeConfig } from '../test/support/cli.ts';
+import { freePort } from '../test/support/ports.ts';
+import { cpuSeconds, median, nginxWorker, startNginx, wrk } from './support/nginx.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,40000' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const RATES = values.rates.split(',').map(Number);
+if (process.getuid?.() !== 0) throw new Error('this benchmark loads eBPF programs: run it as root');
+
+const loadavg = () => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
+
+function counter(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+)/.exec(line);
+    if (m && m[1] === name) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+interface Counts {
+  requests: number;
+  lost: number;
+  dropped: number;
+}
+
+async function counts(telemetryPort: number): Promise<Counts> {
+  const text = await (await fetch(`http://127.0.0.1:${telemetryPort}/metrics`)).text();
+  return {
+    requests: counter(text, 'bpfcol_receiver_socket_trace_requests_total'),
+    lost: counter(text, 'bpfcol_receiver_socket_trace_kernel_lost_total'),
+    dropped: counter(text, 'bpfcol_receiver_socket_trace_spans_dropped_total'),
+  };
+}
+
+/** Counts reach bpfcol's metrics every 5 s: wait for a fresh export. */
+const settleCounts = () => sleep(6000);
+
+async function main(): Promise<void> {
+  const dir = tempDir('bpfcol-bench-st-');
+  const port = await freePort();
+  const telemetryPort = await freePort();
+  const nginx = await startNginx(dir.path, port);
+  const worker = nginxWorker(nginx);
+  const config = writeConfig(
+    dir.path,
+    `
+receivers:
+  socket_trace:
+    filters: { ports: [${port}], executables: [nginx] }
+processors:
+  batch: {}
+exporters:
+  debug: { verbosity: basic }
+service:
+  telemetry:
+    logs: { level: info }
+    metrics: { address: "127.0.0.1:${telemetryPort}" }
+  pipelines:
+    traces: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
+    metrics: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
+`,
+  );
+  let bpfcol: RunningBpfcol | undefined;
+  const rps = { untraced: [] as number[], traced: [] as number[] };
+  const p99 = { untraced: [] as number[], traced: [] as number[] };
+  const nginxCpu = { untraced: [] as number[], traced: [] as number[] };
+  const bpfcolCpu: number[] = [];
+  const tracedShare: string[] = [];
+  try {
+    console.log(`load average before: ${loadavg()} (the machine is shared with other work: figures are noisy)`);
+    wrk(port, { seconds: 2, connections: CONNECTIONS });
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const traced of [false, true]) {
+        let before: Counts | undefined;
+        if (traced) {
+          bpfcol = await startBpfcol(config, {}, 120_000);
+          await sleep(2000);
+          before = await counts(telemetryPort);
+        } else await sleep(2000);
+        const pid = bpfcol?.child.pid;
+        const cpu0 = pid ? cpuSeconds(pid) : 0;
+        const n0 = cpuSeconds(worker);
+        const r = wrk(port, { seconds: SECONDS, connections: CONNECTIONS });
+        const n1 = cpuSeconds(worker);
+        const key = traced ? 'traced' : 'untraced';
+        rps[key].push(r.rps);
+        p99[key].push(r.p99Ms);
+        nginxCpu[key].push(((n1 - n0) / r.requests) * 1e6);
+        let line = `round ${round} ${key.padEnd(8)} ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, nginx ${(((n1 - n0) / r.requests) * 1e6).toFixed(2)} µs CPU/request`;
+        if (traced && pid && bpfcol && before) {
+          await settleCounts();
+          const cpu = cpuSeconds(pid) - cpu0; // the run, and draining what it left in the ring
+          const after = await counts(telemetryPort);
+          const us = (cpu / r.requests) * 1e6;
+          bpfcolCpu.push(us);
+          const seen = after.requests - before.requests;
+          tracedShare.push(`${seen}/${r.requests}`);
+          line += `; bpfcol ${us.toFixed(2)} µs CPU/request, ${seen} requests traced, ${after.lost - before.lost} records lost, ${after.dropped - before.dropped} spans dropped`;
+          await bpfcol.stop();
+          bpfcol = undefined;
+        }
+        console.log(line);
+      }
+    }
+    // Paced load: the highest rate with nothing lost.
+    bpfcol = await startBpfcol(config, {}, 120_000);
+    await sleep(2000);
+    const script = join(dir.path, 'pace.lua');
+    writeFileSync(script, 'function delay() return 1 end\n');
+    let best: { rate: number; achieved: number } | undefined;
+    for (const rate of RATES) {
+      const connections = Math.max(1, Math.round(rate / 1000));
+      const before = await counts(telemetryPort);
+      const r = wrk(port, { seconds: SECONDS, connections, script });
+      await settleCounts();
+      const after = await counts(telemetryPort);
+      const seen = after.requests - before.requests;
+      const lost = after.lost - before.lost;
+      const dropped = after.dropped - before.dropped;
+      const ok = lost === 0 && dropped === 0 && seen >= r.requests && seen <= r.requests + connections;
+      console.log(`paced ${rate} req/s target: ${r.rps.toFixed(0)} req/s achieved, ${r.requests} requests, ${seen} traced, ${lost} records lost, ${dropped} spans dropped: ${ok ? 'nothing lost' : 'LOSS'}`);
+      if (ok) best = { rate, achieved: r.rps };
+      else break;
+    }
+    console.log(`load average after: ${loadavg()}`);
+    const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
+    console.log(`median untraced ${median(rps.untraced).toFixed(0)} req/s (p99 ${median(p99.untraced).toFixed(2)} ms), traced ${median(rps.traced).toFixed(0)} req/s (p99 ${median(p99.traced).toFixed(2)} ms); ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
+    console.log(`socket_trace nginx throughput: ${ratio(rps.traced, rps.untraced)} of untraced`);
+    console.log(`socket_trace nginx p99 latency: ${ratio(p99.traced, p99.untraced)} of untraced`);
+    console.log(`socket_trace nginx CPU per request: ${median(nginxCpu.traced).toFixed(2)} µs traced, ${median(nginxCpu.untraced).toFixed(2)} µs untraced: ${ratio(nginxCpu.traced, nginxCpu.untraced)} of untraced`);
+    console.log(`socket_trace bpfcol CPU per traced request: ${median(bpfcolCpu).toFixed(2)} µs (median of ${bpfcolCpu.length} saturated runs)`);
+    console.log(best ? `socket_trace highest paced rate with nothing lost: ${best.achieved.toFixed(0)} req/s (target ${best.rate})` : 'socket_trace lost records at every paced rate tried');
+  } finally {
+    await bpfcol?.stop();
+    nginx.kill('SIGTERM');
+    await new Promise((r) => nginx.once('exit', r));
+    dir.cleanup();
+  }
+}
+
+await main();
