@@ -63,7 +63,7 @@ function data(conn: number, dir: number, position: number, payload: Buffer, t: b
 
 let spans = 0;
 let points = 0;
-const receiver = new SocketTraceReceiver(testSettings('socket_trace', 'receiver', 'traces'), socketTraceConfigSchema.parse({}));
+const receiver = new SocketTraceReceiver(testSettings('socket_trace', 'receiver', 'traces'), socketTraceConfigSchema.parse(JSON.parse(process.env.ST_REPLAY_CONFIG ?? '{}')));
 receiver.tracesConsumer = {
   consume: async (d: TracesData) => {
     for (const rs of d.resourceSpans) for (const ss of rs.scopeSpans) spans += ss.spans.length;

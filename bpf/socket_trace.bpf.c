@@ -94,9 +94,11 @@ struct {
 	__type(value, __u8);
 } pid_filter SEC(".maps");
 
-/* n_exes: whether a process's executable is listed, decided once per process. */
+/* n_exes: whether a process's executable is listed, decided once per process image (an exec
+ * gives the process a new mm, and the decision is made again: a forked child may look before it
+ * execs). */
 struct proc_verdict {
-	__u64 start_time;
+	__u64 mm;
 	__u8 wanted;
 	__u8 _pad[7];
 };
@@ -198,12 +200,13 @@ static __always_inline bool process_wanted(__u32 tgid)
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
 		return false;
 	if (n_exes) {
-		__u64 start = process_start();
+		struct task_struct *t = bpf_get_current_task_btf();
+		__u64 mm = (__u64)t->mm;
 		struct proc_verdict *v = bpf_map_lookup_elem(&procs, &tgid);
 
-		if (v && v->start_time == start)
+		if (v && v->mm == mm)
 			return v->wanted;
-		struct proc_verdict nv = { .start_time = start, .wanted = exe_listed() };
+		struct proc_verdict nv = { .mm = mm, .wanted = exe_listed() };
 
 		bpf_map_update_elem(&procs, &tgid, &nv, BPF_ANY); /* LRU: a miss only costs a recheck */
 		return nv.wanted;

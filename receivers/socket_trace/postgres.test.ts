@@ -101,3 +101,37 @@ describe('socket_trace: PostgreSQL with psql and pgbench', { timeout: 600_000 },
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_parse_errors_total', { protocol: 'postgresql' }), 0);
   });
 });
+
+describe('socket_trace: PostgreSQL over a Unix socket', { timeout: 300_000 }, () => {
+  const dir = tempDir('bpfcol-st-pg-unix-');
+  let pg: PostgresServer;
+  let traced: TracedRun;
+
+  before(async () => {
+    pg = startPostgres(await freePort());
+    // Unix sockets have no port: select the processes instead
+    traced = await startTraced(dir.path, [], 'filters: { ports: [], executables: [psql, postgres] }');
+  });
+
+  after(async () => {
+    await traced?.stop();
+    pg?.stop();
+    dir.cleanup();
+  });
+
+  it('psql through the socket file: spans with the socket path as server.address, network.transport unix', async () => {
+    await run('psql', ['-X', '-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT 42 AS answer']);
+    const path = `${pg.socketDir}/.s.PGSQL.${pg.port}`;
+    const spans = await waitForSpans(traced, (s) => attr(s.span, 'server.address') === path && s.span.name === 'SELECT', 2).catch((e: Error) => {
+      // (listing what came, to tell a missing side from a mislabelled one)
+      console.log(JSON.stringify(traced.spans().map((s) => [s.span.kind, s.span.name, s.span.attributes.map((a) => a.key + '=' + JSON.stringify(a.value, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))])));
+      throw e;
+    });
+    assert.deepEqual(spans.map((s) => s.span.kind).sort(), [2, 3]);
+    for (const { span } of spans) {
+      assert.equal(attr(span, 'network.transport'), 'unix');
+      assert.equal(attr(span, 'server.port'), undefined);
+      assert.equal(attr(span, 'db.query.text'), 'SELECT ? AS answer');
+    }
+  });
+});

@@ -55,7 +55,7 @@ export class ProcessResources {
 
   /** The resource of process `pid` started at `startTime` (kernel ns), `comm` its name as the kernel saw it. */
   get(pid: number, startTime: bigint, comm: string, cgroupId: bigint): ProcessResource {
-    const key = `${pid}/${startTime}`;
+    const key = `${pid}/${startTime}/${comm}`; // comm too: an exec keeps pid and start time
     let r = this.#cache.get(key);
     if (r) return r;
     let exe: string | undefined;

@@ -109,9 +109,11 @@ export class ByteStream {
     const first = this.#segments[i]!;
     const off = this.#pos - first.position;
     if (off >= first.head.length) return EMPTY;
+    // Most messages sit inside one syscall, at its start: no copy, not even a view.
+    const alone = first.head.length < first.length || i === this.#segments.length - 1;
+    if (alone && off === 0 && first.head.length <= max) return first.head;
     const firstPart = first.head.subarray(off);
-    // Most messages sit inside one syscall: no copy.
-    if (first.head.length < first.length || i === this.#segments.length - 1 || firstPart.length >= max) return firstPart.subarray(0, max);
+    if (alone || firstPart.length >= max) return firstPart.subarray(0, max);
     if (this.#joined && this.#joined.at === this.#pos) return this.#joined.buffer.subarray(0, max);
     const parts = [firstPart];
     let size = firstPart.length;

@@ -22,7 +22,7 @@ export interface TracedRun {
   stop(): Promise<void>;
 }
 
-/** Starts bpfcol with socket_trace on `ports`; `extra` is YAML merged into the receiver's config. */
+/** Starts bpfcol with socket_trace on `ports`; `extra` is YAML added to the receiver's config (a `filters:` line replaces the ports filter). */
 export async function startTraced(dir: string, ports: number[], extra = '', pipelines?: { otlpPort?: number }): Promise<TracedRun> {
   const telemetryPort = await freePort();
   const tracesPath = join(dir, 'traces.jsonl');
@@ -33,8 +33,7 @@ export async function startTraced(dir: string, ports: number[], extra = '', pipe
     `
 receivers:
   socket_trace:
-    filters: { ports: [${ports.join(', ')}] }
-    metrics: { collection_interval: 1s }
+${/^filters:/m.test(extra) ? '' : `    filters: { ports: [${ports.join(', ')}] }\n`}    metrics: { collection_interval: 1s }
 ${extra.replace(/^/gm, '    ')}
 ${otlp}
 exporters:
