@@ -5,7 +5,7 @@
 // follow are switched off).
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
-import { BpfObject, bpfObjectPath } from '../../src/bpf/object.ts';
+import { BpfObject, type OpenOptions, bpfObjectPath } from '../../src/bpf/object.ts';
 import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
@@ -60,6 +60,21 @@ export interface KernelLosses {
   ignored: bigint;
 }
 
+/**
+ * The verifier gives up with EAGAIN when a signal arrives while it works (a child exiting, a
+ * profiler's timer); libbpf retries a few times at once. Try again a little later.
+ */
+function openRetrying(path: string, options: OpenOptions): BpfObject {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return BpfObject.open(path, options);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EAGAIN' || attempt >= 5) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
+    }
+  }
+}
+
 export class SocketTraceKernel {
   readonly object: BpfObject;
   #ring: RingBuffer | undefined;
@@ -73,7 +88,7 @@ export class SocketTraceKernel {
     let protocols = 0;
     for (const p of config.protocols) protocols |= 1 << PROTOCOL_BITS[p];
     const { ports, pids, executables } = config.filters;
-    const object = BpfObject.open(bpfObjectPath('socket_trace'), {
+    const object = openRetrying(bpfObjectPath('socket_trace'), {
       rodata: {
         self_tgid: process.pid,
         protocols,
