@@ -140,7 +140,7 @@ struct {
 BPFCOL_RINGBUF(events, 1 << 23);
 BPFCOL_COUNTER(conns_full);          /* connections not tracked: conns map full */
 BPFCOL_COUNTER(truncated);           /* payloads longer than capture_bytes (sent cut) */
-BPFCOL_COUNTER(ignored_conns);       /* connections that matched no enabled protocol */
+BPFCOL_COUNTER(ignored_conns);       /* connections that matched no enabled protocol (given up, or closed unmatched) */
 
 BPFCOL_BTF_STRUCT(st_open_event);
 BPFCOL_BTF_STRUCT(st_data_event);
@@ -648,6 +648,8 @@ static __noinline int on_close(__u32 fd)
 
 	if (!c)
 		return 0;
+	if (c->protocol == ST_PROTO_UNKNOWN && c->sniffs > 0)
+		bpfcol_count(&ignored_conns, 1); /* closed before matching any protocol */
 	if ((c->flags & ST_CONN_OPEN_SENT) && c->protocol != ST_PROTO_NONE) {
 		struct st_close_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
 

@@ -165,7 +165,11 @@ export class SocketTraceReceiver implements Component {
         bytes ??= Buffer.from(view.buffer, view.byteOffset, view.byteLength);
         this.#onData(view, bytes, offset, length, clock);
       } else if (kind === EV_OPEN) {
-        this.#tracker.open(OpenEvent.decode(view, offset), clock.read(view, offset + OpenEvent.offsets.ts));
+        const open = OpenEvent.decode(view, offset);
+        // Read the process's resource (its OTEL_SERVICE_NAME from /proc/PID/environ) now, while it
+        // surely lives: a short-lived client may be gone by the time its first exchange completes.
+        this.#processes.get(open.tgid, open.start_time, open.comm, open.cgroup_id);
+        this.#tracker.open(open, clock.read(view, offset + OpenEvent.offsets.ts));
       } else if (kind === EV_CLOSE) {
         this.#tracker.close(view.getUint32(offset + 8, true) + view.getUint32(offset + 12, true) * 4294967296);
       }

@@ -70,9 +70,11 @@ export class SpanQueue {
     const batch = this.#items.slice(this.#head, this.#head + this.#o.batchSize);
     this.#head += batch.length;
     const consumer = this.#consumer;
+    let refused = false;
     this.#inFlight = consumer
       .consume(group(batch))
       .catch((err: unknown) => {
+        refused = true;
         if (isRetryable(err)) {
           // Back at the front: they are the oldest, the first to go if the queue overflows.
           this.#items.splice(this.#head, 0, ...batch);
@@ -89,7 +91,8 @@ export class SpanQueue {
       })
       .finally(() => {
         this.#inFlight = undefined;
-        if (this.length >= this.#o.batchSize) void this.#send();
+        // after a refusal the timer offers them again, after retryDelayMs
+        if (!refused && this.length >= this.#o.batchSize) void this.#send();
       });
     return this.#inFlight;
   }
@@ -102,6 +105,7 @@ export class SpanQueue {
     this.#notBefore = 0;
     while (this.length > 0 && this.#consumer) {
       const before = this.length;
+      this.#notBefore = 0;
       await this.#send();
       if (this.length >= before) break; // refused again: give up
     }
