@@ -3,7 +3,10 @@
 // exporter through bpfcol's CLI; each is checked for count, name, attributes, status and times.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { tempDir } from '../../test/support/cli.ts';
 import { type NginxServer, startNginx } from '../../test/support/nginx.ts';
@@ -116,12 +119,17 @@ describe('socket_trace: HTTP/1.1 with nginx, curl, wrk and Node', { timeout: 300
   }
 
   it('a Node http server and its client: both sides, POST bodies, chunked responses, service.name from OTEL_SERVICE_NAME', async () => {
-    const { value } = await bracket(() => run(process.execPath, [join(import.meta.dirname, 'fixtures/node-http.ts'), String(nodePort)], { env: { OTEL_SERVICE_NAME: 'orders-api' } }));
-    const { pid, results } = JSON.parse(value.stdout) as { pid: number; results: [string, string, number][] };
+    const app = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/node-http.ts'), String(nodePort), 'stay'], {
+      env: { ...process.env, OTEL_SERVICE_NAME: 'orders-api' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(createInterface({ input: app.stdout }), 'line')) as [string];
+    const { pid, results } = JSON.parse(line) as { pid: number; results: [string, string, number][] };
     assert.deepEqual(results.map((r) => r[2]), [200, 200, 200, 500]);
     const mine = (s: { resource: Parameters<typeof resourceAttr>[0] }) => resourceAttr(s.resource, 'process.pid') === BigInt(pid);
     const server = await waitForSpans(traced, (s) => mine(s) && s.span.kind === SERVER, 4);
     const client = await waitForSpans(traced, (s) => mine(s) && s.span.kind === CLIENT, 4);
+    app.stdin.end(); // it exits; had the test failed earlier, its stdin closes with this process
     for (const side of [server, client]) {
       assert.equal(side.length, 4);
       assert.deepEqual(side.map((s) => [s.span.name, s.span.kind === SERVER ? attr(s.span, 'url.path') : String(attr(s.span, 'url.full')).replace(/^http:\/\/[^/]+/, ''), attr(s.span, 'http.response.status_code')]), results.map(([m, p, c]) => [m, p, BigInt(c)]));
