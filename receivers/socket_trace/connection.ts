@@ -5,6 +5,7 @@ import { type Direction, EGRESS, INGRESS } from './layout.ts';
 import { FifoMatcher, KeyedMatcher, type MatchStats, type Matcher } from './matcher.ts';
 import type { ConnectionInfo, ConnectionParser, Exchange, Framed, MessageSink, PrivacyOptions, ProtocolModule, Side } from './protocols/types.ts';
 import type { ProcessResource } from './processes.ts';
+import type { Series } from './request-metrics.ts';
 import { ByteStream, MAX_BUFFERED_BYTES, type Segment } from './stream.ts';
 
 export interface ParseStats {
@@ -53,6 +54,8 @@ export class TracedConnection {
   stopped = false;
   /** Whose connection it is, once looked up (the receiver's cache). */
   resource: ProcessResource | undefined;
+  /** The metric series its last exchange went to, and that series' key (the receiver's cache). */
+  lastSeries: { key: string; name: string; series: Series } | undefined;
 
   /** `stats` is shared by the connections of a protocol: parse and match counts add up there. */
   constructor(identity: ConnectionIdentity, info: ConnectionInfo, protocol: ProtocolModule, privacy: PrivacyOptions, stats: ParseStats & MatchStats, onExchange: ExchangeSink) {

@@ -204,7 +204,14 @@ export class SocketTraceReceiver implements Component {
     const resource = (c.resource ??= this.#processes.get(id.tgid, id.startTime, id.comm, id.cgroupId));
     if (this.#spans) this.#queue.push(resource, buildSpan(d, server, times, clock));
     if (d.metric && this.#metricsOn) {
-      this.#metrics.record(resource, d.metric.name, d.metric.attributes, (times.endNs - times.startNs) / 1e9, clock.toUnixNano(times.endNs), d.metric.key);
+      const now = clock.toUnixNano(times.endNs);
+      const m = d.metric;
+      // most exchanges of a connection go to the series its last one went to
+      let last = c.lastSeries;
+      if (!last || last.key !== m.key || last.name !== m.name || last.series.dead) {
+        last = c.lastSeries = { key: m.key, name: m.name, series: this.#metrics.series(resource, m.name, m.attributes, now, m.key) };
+      }
+      this.#metrics.observe(last.series, (times.endNs - times.startNs) / 1e9, now);
     }
   }
 

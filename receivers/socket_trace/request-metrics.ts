@@ -23,7 +23,9 @@ export const METRIC_SPECS: Record<RequestMetricName, { description: string; boun
 const EXPIRE_NS = 5n * 60n * 1_000_000_000n;
 const OVERFLOW: KeyValue = { key: 'otel.metric.overflow', value: { boolValue: true } };
 
-interface Series {
+export interface Series {
+  /** Dropped (idle for 5 minutes): a caller's cached reference must look it up again. */
+  dead?: boolean;
   resource: ProcessResource;
   metric: RequestMetricName;
   attributes: KeyValue[];
@@ -58,7 +60,14 @@ export class RequestMetrics {
   }
 
   /** `attributesKey` identifies the attribute set; `attributes` makes it (called for a new series only). */
-  record(resource: ProcessResource, metric: RequestMetricName, attributes: () => KeyValue[], seconds: number, nowNs: bigint, attributesKey: string): void {
+  record(resource: ProcessResource, metric: RequestMetricName, attributes: () => KeyValue[], seconds: number, nowNs: bigint, attributesKey: string): Series {
+    const s = this.series(resource, metric, attributes, nowNs, attributesKey);
+    this.observe(s, seconds, nowNs);
+    return s;
+  }
+
+  /** The series for an attribute set (made, or folded into the overflow series, when new). */
+  series(resource: ProcessResource, metric: RequestMetricName, attributes: () => KeyValue[], nowNs: bigint, attributesKey: string): Series {
     let key = `${resource.key}|${metric}|${attributesKey}`;
     let s = this.#series.get(key);
     if (!s) {
@@ -77,7 +86,12 @@ export class RequestMetrics {
         this.#perMetric.set(metric, (this.#perMetric.get(metric) ?? 0) + 1);
       }
     }
-    const bounds = METRIC_SPECS[metric].bounds;
+    return s;
+  }
+
+  /** Adds one duration to a series. */
+  observe(s: Series, seconds: number, nowNs: bigint): void {
+    const bounds = METRIC_SPECS[s.metric].bounds;
     let i = 0;
     while (i < bounds.length && seconds > bounds[i]!) i++;
     s.buckets[i]!++;
@@ -97,6 +111,7 @@ export class RequestMetrics {
     const byResource = new Map<string, { resource: ProcessResource; metrics: Map<RequestMetricName, Series[]> }>();
     for (const [key, s] of this.#series) {
       if (nowNs - s.lastNs > EXPIRE_NS) {
+        s.dead = true;
         this.#series.delete(key);
         this.#perMetric.set(s.metric, (this.#perMetric.get(s.metric) ?? 1) - 1);
         continue;

@@ -5,7 +5,7 @@ import { isSensitiveHeader, redactQuery } from '../privacy.ts';
 import type { ByteStream, Segment } from '../stream.ts';
 import { Attrs, addServerAndPeer } from './attributes.ts';
 import { indexOfBlankLine, indexOfByte, indexOfCrlf } from './bytes.ts';
-import { type Start, consumedExit, followLost, segmentEndsWith, startAt } from './framing.ts';
+import { consumedExit, followLost, framed, segmentEndsWith, type Start, startAt } from './framing.ts';
 import type { ConnectionInfo, ConnectionParser, Exchange, MessageSink, ParseResult, PrivacyOptions, ProtocolModule, Side, SpanDescription, TraceContext } from './types.ts';
 
 export interface HttpRequest {
@@ -217,13 +217,13 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
       if (req) {
         if (!this.#body(stream, req)) return 'need-more';
         this.#request = undefined;
-        out.request({ message: req.message, ...req.start, lastExitNs: this.#lastExit(stream, req) });
+        out.request(framed(req.message, req.start, this.#lastExit(stream, req)));
         continue;
       }
       if (res) {
         if (!this.#body(stream, res)) return 'need-more';
         this.#response = undefined;
-        out.response({ message: res.message, ...res.start, lastExitNs: this.#lastExit(stream, res) });
+        out.response(framed(res.message, res.start, this.#lastExit(stream, res)));
         continue;
       }
       if (stream.empty) return 'need-more';
@@ -244,7 +244,7 @@ export class Http1Parser implements ConnectionParser<HttpRequest, HttpResponse> 
     const p = this.#response;
     if (p && p.body.kind === 'close') {
       this.#response = undefined;
-      out.response({ message: p.message, ...p.start, lastExitNs: p.body.lastExitNs });
+      out.response(framed(p.message, p.start, p.body.lastExitNs));
     }
   }
 

@@ -6,7 +6,7 @@
 // the syscall whose payload ends with ReadyForQuery.
 import type { ByteStream, Segment } from '../stream.ts';
 import { Attrs, addServerAndPeer } from './attributes.ts';
-import { type Start, consumedExit, followLost, segmentEndsWith, startAt } from './framing.ts';
+import { consumedExit, followLost, framed, segmentEndsWith, type Start, startAt } from './framing.ts';
 import { analyzeSql } from './sql.ts';
 import type { ConnectionInfo, ConnectionParser, Exchange, MessageSink, ParseResult, PrivacyOptions, ProtocolModule, Side, SpanDescription } from './types.ts';
 
@@ -191,7 +191,7 @@ export class PostgresParser implements ConnectionParser<PgRequest, PgResponse> {
           if (g.parsed && !g.executed) message.prepareOnly = true;
           if (this.#database !== undefined) message.database = this.#database;
           this.#requestSeen();
-          out.request({ message, ...g.start, lastExitNs: consumedExit(stream) });
+          out.request(framed(message, g.start, consumedExit(stream)));
           continue;
         }
         // 'p' password/SASL: never read. 'X' terminate, 'd'/'c'/'f' COPY data: part of the request before.
