@@ -19,12 +19,13 @@ const CLIENT = 3;
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: HTTP/1.1 with nginx, curl, wrk and Node', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-http-');
+  let dir: ReturnType<typeof tempDir>;
   let nginx: NginxServer;
   let traced: TracedRun;
   let nodePort: number;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-http-');
     const port = await freePort();
     nodePort = await freePort();
     nginx = await startNginx(
@@ -40,7 +41,7 @@ describe('socket_trace: HTTP/1.1 with nginx, curl, wrk and Node', { timeout: 300
   after(async () => {
     await traced?.stop();
     await nginx?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it('curl over one keep-alive connection: a SERVER span in nginx and a CLIENT span in curl per request', async () => {

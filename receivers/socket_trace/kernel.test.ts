@@ -46,12 +46,13 @@ async function traced(config: Record<string, unknown>, work: () => Promise<unkno
 }
 
 describe('socket_trace kernel program', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-kernel-');
+  let dir: ReturnType<typeof tempDir>;
   const servers: ChildProcess[] = [];
   let portA: number;
   let portB: number;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-kernel-');
     writeFileSync(join(dir.path, 'big.txt'), 'x'.repeat(20_000));
     for (const p of [(portA = await freePort()), (portB = await freePort())]) {
       servers.push(spawn('python3', ['-m', 'http.server', String(p), '--bind', '127.0.0.1', '--directory', dir.path], { stdio: 'ignore' }));
@@ -61,7 +62,7 @@ describe('socket_trace kernel program', { timeout: 300_000 }, () => {
 
   after(() => {
     for (const s of servers) s.kill();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   const get = (port: number, path = '/') => run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}${path}`]);

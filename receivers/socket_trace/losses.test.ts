@@ -13,11 +13,12 @@ import { type TracedRun, attr, counterValue, run, startTraced, waitForSpans } fr
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: losses are counted', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-loss-');
+  let dir: ReturnType<typeof tempDir>;
   let nginx: NginxServer;
   let traced: TracedRun;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-loss-');
     nginx = await startNginx(join(dir.path, 'nginx'), await freePort(), '    client_max_body_size 100m;\n    client_body_buffer_size 32m; # in memory: the worker may not write into the root-owned temp dir\n    location / { return 200 "ok\\n"; }\n    location /upload { proxy_pass http://127.0.0.1:1/; error_page 502 = @done; }\n    location @done { return 201 "stored\\n"; }');
     traced = await startTraced(dir.path, [nginx.port], 'kernel: { ring_buffer_bytes: 65536, wakeup_bytes: 1048576 }');
   });
@@ -25,7 +26,7 @@ describe('socket_trace: losses are counted', { timeout: 300_000 }, () => {
   after(async () => {
     await traced?.stop();
     await nginx?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it('a full ring is counted as lost records, the parsers resynchronise, later requests are traced', async () => {

@@ -15,11 +15,12 @@ const CLIENT = 3;
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: MariaDB with the mysql client and mysql2', { timeout: 600_000 }, () => {
-  const dir = tempDir('bpfcol-st-mysql-');
+  let dir: ReturnType<typeof tempDir>;
   let db: MariadbServer;
   let traced: TracedRun;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-mysql-');
     db = await startMariadb(dir.path, await freePort());
     db.admin("CREATE DATABASE shop; CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-password'; GRANT ALL ON shop.* TO 'app'@'127.0.0.1'; CREATE TABLE shop.orders (id INT PRIMARY KEY, customer TEXT)");
     traced = await startTraced(dir.path, [db.port]);
@@ -28,7 +29,7 @@ describe('socket_trace: MariaDB with the mysql client and mysql2', { timeout: 60
   after(async () => {
     await traced?.stop();
     await db?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it('mysql client: the handshake makes no span, queries do on both sides, literals replaced, errors marked', async () => {

@@ -16,11 +16,12 @@ const CLIENT = 3;
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: PostgreSQL with psql and pgbench', { timeout: 600_000 }, () => {
-  const dir = tempDir('bpfcol-st-pg-');
+  let dir: ReturnType<typeof tempDir>;
   let pg: PostgresServer;
   let traced: TracedRun;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-pg-');
     pg = startPostgres(await freePort());
     traced = await startTraced(dir.path, [pg.port]);
   });
@@ -28,7 +29,7 @@ describe('socket_trace: PostgreSQL with psql and pgbench', { timeout: 600_000 },
   after(async () => {
     await traced?.stop();
     pg?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   const psql = (...commands: string[]) =>
@@ -103,11 +104,12 @@ describe('socket_trace: PostgreSQL with psql and pgbench', { timeout: 600_000 },
 });
 
 describe('socket_trace: PostgreSQL over a Unix socket', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-pg-unix-');
+  let dir: ReturnType<typeof tempDir>;
   let pg: PostgresServer;
   let traced: TracedRun;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-pg-unix-');
     pg = startPostgres(await freePort());
     // Unix sockets have no port: select the processes instead
     traced = await startTraced(dir.path, [], 'filters: { ports: [], executables: [psql, postgres] }');
@@ -116,7 +118,7 @@ describe('socket_trace: PostgreSQL over a Unix socket', { timeout: 300_000 }, ()
   after(async () => {
     await traced?.stop();
     pg?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it('psql through the socket file: spans with the socket path as server.address, network.transport unix', async () => {

@@ -20,16 +20,19 @@ if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF prog
 const SECRETS = ['AUTHSECRET', 'COOKIESECRET', 'SETCOOKIESECRET', 'APIKEYSECRET', 'QUERYSECRET', 'BODYSECRET', 'RESPBODYSECRET', 'SQLSECRET', 'SQLERRSECRET', 'REDISPASS', 'REDISVALUE'];
 
 describe('socket_trace: no secret leaves', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-privacy-');
+  let dir: ReturnType<typeof tempDir>;
   let nginx: NginxServer;
   let pg: PostgresServer;
   let redis: RedisServer;
   let bpfcol: RunningBpfcol;
   let promPort: number;
-  const tracesPath = join(dir.path, 'traces.jsonl');
-  const metricsPath = join(dir.path, 'metrics.jsonl');
+  let tracesPath: string;
+  let metricsPath: string;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-privacy-');
+    tracesPath = join(dir.path, 'traces.jsonl');
+    metricsPath = join(dir.path, 'metrics.jsonl');
     nginx = await startNginx(join(dir.path, 'nginx'), await freePort(), '    location / { add_header Set-Cookie "session=SETCOOKIESECRET"; return 200 "RESPBODYSECRET\\n"; }');
     pg = startPostgres(await freePort());
     redis = await startRedis(dir.path, await freePort());
@@ -65,7 +68,7 @@ service:
     await nginx?.stop();
     pg?.stop();
     await redis?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it('credentials, cookies, query values, bodies and literals appear in no output', async () => {

@@ -14,11 +14,12 @@ const CLIENT = 3;
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: Redis with redis-cli and redis-benchmark', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-redis-');
+  let dir: ReturnType<typeof tempDir>;
   let redis: RedisServer;
   let traced: TracedRun;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-redis-');
     redis = await startRedis(dir.path, await freePort());
     traced = await startTraced(dir.path, [redis.port]);
   });
@@ -26,7 +27,7 @@ describe('socket_trace: Redis with redis-cli and redis-benchmark', { timeout: 30
   after(async () => {
     await traced?.stop();
     await redis?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   const cli = (...args: string[]) => run('redis-cli', ['-p', String(redis.port), ...args]);

@@ -13,12 +13,13 @@ import { type TracedRun, attr, resourceAttr, run, startTraced, waitForSpans } fr
 if (process.getuid?.() !== 0) throw new Error('socket_trace tests load eBPF programs: run them as root');
 
 describe('socket_trace: W3C traceparent', { timeout: 300_000 }, () => {
-  const dir = tempDir('bpfcol-st-tp-');
+  let dir: ReturnType<typeof tempDir>;
   let nginx: NginxServer;
   let traced: TracedRun;
   let otlpPort: number;
 
   before(async () => {
+    dir = tempDir('bpfcol-st-tp-');
     otlpPort = await freePort();
     nginx = await startNginx(join(dir.path, 'nginx'), await freePort(), '    location / { return 200 "in stock\\n"; }');
     traced = await startTraced(dir.path, [nginx.port], '', { otlpPort });
@@ -27,7 +28,7 @@ describe('socket_trace: W3C traceparent', { timeout: 300_000 }, () => {
   after(async () => {
     await traced?.stop();
     await nginx?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   it("an SDK app's span and the eBPF spans of its request share one trace", async () => {
