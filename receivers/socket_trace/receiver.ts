@@ -83,6 +83,11 @@ export class SocketTraceReceiver implements Component {
       this.#privacy,
       (c, e) => this.#onExchange(c, e),
       (c) => this.#kernel?.stopConnection(c.identity.tgid, c.identity.fd, BigInt(c.identity.id)),
+      // whose connection it is, read from /proc now: a short-lived client may be gone by its first exchange
+      (c) => {
+        const id = c.identity;
+        c.resource = this.#processes.get(id.tgid, id.startTime, id.comm, id.cgroupId);
+      },
     );
   }
 

@@ -31,15 +31,18 @@ export class ConnectionTracker {
   readonly #privacy: PrivacyOptions;
   readonly #onExchange: ExchangeSink;
   readonly #onStop: (c: TracedConnection) => void;
+  readonly #onOpen: ((c: TracedConnection) => void) | undefined;
   readonly stats: TrackerStats = { unknownConnection: 0, stopped: 0, perProtocol: new Map() };
 
-  constructor(privacy: PrivacyOptions, onExchange: ExchangeSink, onStop: (c: TracedConnection) => void) {
+  /** `onOpen` sees each connection as its open record arrives (the receiver reads whose it is then). */
+  constructor(privacy: PrivacyOptions, onExchange: ExchangeSink, onStop: (c: TracedConnection) => void, onOpen?: (c: TracedConnection) => void) {
     this.#privacy = privacy;
     this.#onExchange = (c, e) => {
       this.#statsOf(c.protocol.name).exchanges++;
       onExchange(c, e);
     };
     this.#onStop = onStop;
+    this.#onOpen = onOpen;
   }
 
   get size(): number {
@@ -62,6 +65,7 @@ export class ConnectionTracker {
     const identity = { id, tgid: e.tgid, fd: e.fd, startTime: e.start_time, cgroupId: e.cgroup_id, comm: e.comm, openedNs };
     const c = new TracedConnection(identity, connectionInfo(e), protocol, this.#privacy, this.#statsOf(protocol.name), this.#onExchange);
     this.#conns.set(id, c);
+    this.#onOpen?.(c);
   }
 
   data(connId: number, direction: Direction, segment: Segment): void {
