@@ -100,6 +100,12 @@ export async function startBpfcol(configPaths: string | string[], env: NodeJS.Pr
       return code;
     },
   };
-  await waitForOutput(/everything is ready/, readyTimeoutMs);
+  try {
+    await waitForOutput(/everything is ready/, readyTimeoutMs);
+  } catch (error) {
+    // Not ready in time: don't leave it running (and attached to the kernel) behind the test.
+    await running.stop('SIGKILL', 5_000);
+    throw error;
+  }
   return running;
 }
