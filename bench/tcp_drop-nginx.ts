@@ -6,13 +6,13 @@
 //   node bench/tcp_drop-nginx.ts [--rounds 5] [--seconds 5] [--connections 32]
 //
 // Needs root (bpfcol loads eBPF programs), nginx and wrk (scripts/apt-packages.txt).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startBpfcol, tempDir, writeConfig, type RunningBpfcol } from '../test/support/cli.ts';
-import { freePort, waitForPort } from '../test/support/ports.ts';
+import { freePort } from '../test/support/ports.ts';
+import { median, startNginx, wrk } from './support/nginx.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,67 +25,9 @@ const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 
-function need(tool: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: apt-get install ${pkg}`);
-}
 if (process.getuid?.() !== 0) throw new Error('this benchmark loads eBPF programs: run it as root');
-need('nginx', 'nginx');
-need('wrk', 'wrk');
-const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
-const cpus = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
-// nginx on one CPU and wrk on another when there are two, so the two do not fight for one.
-const onCpu = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
-  pin && cpus >= 2 ? ['taskset', ['-c', String(cpu % cpus), cmd, ...args]] : [cmd, args];
-
 /** Pause before each measured round, traced or not, so both start alike. */
 const SETTLE_MS = 2000;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function startNginx(dir: string, port: number): Promise<ChildProcess> {
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'logs/error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${port};
-    location / { return 200 "hello from nginx\\n"; }
-  }
-}
-`,
-  );
-  const [cmd, args] = onCpu(0, 'nginx', ['-p', dir, '-c', conf]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForPort(port);
-  return child;
-}
-
-function wrk(port: number, newConnections: boolean): { rps: number; requests: number } {
-  const headers = newConnections ? ['-H', 'Connection: close'] : [];
-  const [cmd, args] = onCpu(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, ...headers, `http://127.0.0.1:${port}/`]);
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
-  const n = /(\d+) requests in/.exec(r.stdout);
-  if (r.status !== 0 || !m || !n) throw new Error(`wrk failed: ${r.stderr}${r.stdout}`);
-  return { rps: Number(m[1]), requests: Number(n[1]) };
-}
 
 // The kernel's own accounting of BPF program run time (kernel.bpf_stats_enabled), a figure the
 // noise of a shared machine does not blur the way it blurs requests/s.
@@ -138,7 +80,7 @@ service:
     close: { untraced: [], traced: [] },
   };
   try {
-    wrk(port, false); // warm-up
+    wrk(port, { seconds: SECONDS, connections: CONNECTIONS }); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
       for (const traced of [false, true]) {
         let ours = new Set<number>();
@@ -152,7 +94,7 @@ service:
         }
         for (const load of ['keepalive', 'close'] as const) {
           const t0 = programTimes();
-          const { rps, requests } = wrk(port, load === 'close');
+          const { rps, requests } = wrk(port, { seconds: SECONDS, connections: CONNECTIONS, close: load === 'close' });
           const t1 = programTimes();
           results[load][traced ? 'traced' : 'untraced'].push(rps);
           let note = '';
