@@ -1,6 +1,7 @@
 // How a queued batch becomes bytes, for the persistent queue and the bytes sizer: OTLP protobuf
 // for traces, metrics and logs (stable across bpfcol versions, as the Collector's persistent
-// queue stores it), the V8 serializer for bpfcol-internal profiles (which have no OTLP codec yet).
+// queue stores it), the V8 serializer for bpfcol-internal profiles (OTLP profiles can be encoded
+// but not decoded here, and a queue must read back what it wrote).
 import { deserialize, serialize } from 'node:v8';
 import { decodeRequest, encodeRequest } from '../pdata/otlp/proto.ts';
 import { isOtlpSignal } from '../pdata/otlp/signal.ts';

@@ -2,8 +2,8 @@
 // v0.161 / pdata 1.67 wire format): an ExportProfilesServiceRequest whose samples point into one
 // dictionary (strings, mappings, locations, functions, stacks, attributes) shared by the whole
 // request. The profiles signal is in development in OpenTelemetry: a Collector takes it with
-// --feature-gates=service.profilesSupport. Added for the perf_sampling receiver (new file: the
-// otlp exporters do not send profiles yet; this is what they would send).
+// --feature-gates=service.profilesSupport. The otlp and otlp_http exporters send it when their
+// `profiles.enabled` is set.
 //
 // OTLP keeps one sample type per profile: the first of a bpfcol profile (perf_sampling: samples,
 // count). Frames naming the process are left out (the resource names it). Field numbers are those
