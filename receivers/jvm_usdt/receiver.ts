@@ -20,6 +20,7 @@ import { type GcEventT, ProcEventKind } from './layout.ts';
 import { gcLogs } from './logs.ts';
 import { type JvmSample, buildMetrics } from './metrics.ts';
 import { type JvmMappings, findJvmMappings, processStartTicks, readMaps, viaRoot } from './procfs.ts';
+import { InFlight } from '../../src/component/in-flight.ts';
 
 /** Collections during which the maps of a JVM are searched for its hsperfdata file before giving up (-XX:-UsePerfData). */
 const HSPERF_LOOKUPS = 12;
@@ -51,7 +52,7 @@ export class JvmUsdtReceiver implements Component {
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  readonly #pendingLogs = new Set<Promise<void>>();
+  readonly #pendingLogs = new InFlight();
   #lastLosses: KernelLosses = { seriesFull: 0n, pairingFull: 0n, procEventsLost: 0n, gcEventsLost: 0n };
   #limitWarned = false;
   readonly #lost: Counter;
@@ -388,11 +389,9 @@ export class JvmUsdtReceiver implements Component {
     const exited = new Map(this.#exited.map((e) => [e.jvm.pid, e.jvm]));
     const data = gcLogs(events, (pid) => (this.#jvms.get(pid) ?? exited.get(pid))?.resource);
     if (data.resourceLogs.length === 0) return;
-    const p = consumer
-      .consume(data)
-      .catch((err: unknown) => this.#settings.logger.warn('GC records refused by the logs pipeline', { error: (err as Error).message }))
-      .finally(() => this.#pendingLogs.delete(p));
-    this.#pendingLogs.add(p);
+    this.#pendingLogs.track(consumer.consume(data), (err) =>
+      this.#settings.logger.warn('GC records refused by the logs pipeline', { error: (err as Error).message }),
+    );
   }
 
   // ---- shutdown ------------------------------------------------------------------------------
@@ -411,7 +410,7 @@ export class JvmUsdtReceiver implements Component {
     try {
       this.#kernel.drain();
       await this.#collectAndEmit();
-      await Promise.all(this.#pendingLogs);
+      await this.#pendingLogs.settled();
     } finally {
       this.#closeKernel();
     }

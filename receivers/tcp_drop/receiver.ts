@@ -15,6 +15,7 @@ import { dropLogs } from './logs.ts';
 import { TcpMetrics } from './metrics.ts';
 import { ProcessNames } from './process-names.ts';
 import { ReasonNames } from './reasons.ts';
+import { InFlight } from '../../src/component/in-flight.ts';
 
 export class TcpDropReceiver implements Component {
   metricsConsumer: Consumer<'metrics'> | undefined;
@@ -32,7 +33,7 @@ export class TcpDropReceiver implements Component {
   #metrics: TcpMetrics | undefined;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
-  #pendingLogs = new Set<Promise<void>>();
+  readonly #pendingLogs = new InFlight();
   #lastLosses: KernelLosses = { flowsFull: 0n, rttFull: 0n, ownersFull: 0n, logsRateLimited: 0n, logsLost: 0n };
   #stopping: Promise<void> | undefined;
 
@@ -161,11 +162,9 @@ export class TcpDropReceiver implements Component {
     if (!consumer || !reasons) return;
     const data = dropLogs(events, { cidrs: this.#cidrs, names: this.#names }, (v) => reasons.drop(v));
     if (data.resourceLogs.length === 0) return;
-    const p = consumer
-      .consume(data)
-      .catch((err: unknown) => this.#settings.logger.warn('drop records refused by the logs pipeline', { error: (err as Error).message }))
-      .finally(() => this.#pendingLogs.delete(p));
-    this.#pendingLogs.add(p);
+    this.#pendingLogs.track(consumer.consume(data), (err) =>
+      this.#settings.logger.warn('drop records refused by the logs pipeline', { error: (err as Error).message }),
+    );
   }
 
   /** Stops collecting, sends a last collection, and detaches every program. Safe twice and without start. */
@@ -182,7 +181,7 @@ export class TcpDropReceiver implements Component {
     try {
       kernel.drainDropLog();
       await this.#collectAndEmit();
-      await Promise.all(this.#pendingLogs);
+      await this.#pendingLogs.settled();
     } finally {
       kernel.close();
       this.#kernel = undefined;
