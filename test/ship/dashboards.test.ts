@@ -416,27 +416,54 @@ http {
     return values;
   }
 
+  /** Why a panel query shows nothing useful, or undefined when it shows the load. */
+  async function evaluate(q: Query, expr: string): Promise<string | undefined> {
+    try {
+      const samples = await prometheus.query(expr);
+      if (!samples.some((s) => Number.isFinite(s.value))) return `${q.dashboard} / ${q.panel} / ${q.refId}: ${samples.length ? 'only NaN' : 'no data'}\n    ${expr}`;
+      // Fallbacks (`or ... * 0`, `or vector(0)`) keep panels from going blank; the load must still
+      // show in them, except where it has nothing to show.
+      if (!samples.some((s) => Number.isFinite(s.value) && s.value !== 0) && !ZERO_EXPECTED.has(`${q.dashboard} / ${q.panel}`)) return `${q.dashboard} / ${q.panel} / ${q.refId}: only zeros\n    ${expr}`;
+      return undefined;
+    } catch (error) {
+      return `${q.dashboard} / ${q.panel} / ${q.refId}: ${(error as Error).message}`;
+    }
+  }
+
+  /** Resolves after Prometheus's next successful scrape of bpfcol. */
+  async function nextGoodScrape(): Promise<void> {
+    const before = await prometheus.query('timestamp(up == 1)');
+    await prometheus.waitForSeries('timestamp(up == 1)', { timeoutMs: 30_000, accept: (s) => s[0]!.value > (before[0]?.value ?? 0) });
+  }
+
   async function check(mode: 'real' | 'all'): Promise<void> {
-    const failures: string[] = [];
+    const failed: { q: Query; expr: string }[] = [];
     let count = 0;
     for (const [file, d] of dashboards()) {
       const values = await variableValues(d, mode);
       for (const q of queries(file, d)) {
         count++;
         const expr = interpolate(q.expr, values);
-        try {
-          const samples = await prometheus.query(expr);
-          if (!samples.some((s) => Number.isFinite(s.value))) failures.push(`${file} / ${q.panel} / ${q.refId}: ${samples.length ? 'only NaN' : 'no data'}\n    ${expr}`);
-          // Fallbacks (`or ... * 0`, `or vector(0)`) keep panels from going blank; the load must still
-          // show in them, except where it has nothing to show.
-          else if (!samples.some((s) => Number.isFinite(s.value) && s.value !== 0) && !ZERO_EXPECTED.has(`${file} / ${q.panel}`)) failures.push(`${file} / ${q.panel} / ${q.refId}: only zeros\n    ${expr}`);
-        } catch (error) {
-          failures.push(`${file} / ${q.panel} / ${q.refId}: ${(error as Error).message}`);
-        }
+        if (await evaluate(q, expr)) failed.push({ q, expr });
       }
     }
     assert.ok(count > 60, `only ${count} queries`);
-    assert.deepEqual(failures, [], `${failures.length} of ${count} queries failed:\n${failures.join('\n')}`);
+    // One failed scrape (a scrape that outlasts its 1 s timeout on a loaded machine) marks every
+    // series stale, and instant panels show nothing until the next good one, in Grafana too: such
+    // queries are asked again after a good scrape. What still fails is a dashboard bug.
+    let scrapes = '';
+    const failures: string[] = [];
+    if (failed.length > 0) {
+      const [all, good, slowest] = await Promise.all(['count_over_time(up[10m])', 'sum_over_time(up[10m])', 'max_over_time(scrape_duration_seconds[10m])'].map((e) => prometheus.query(e)));
+      scrapes = `\nscrapes of bpfcol in the last 10 minutes: ${good![0]?.value} of ${all![0]?.value} succeeded, the slowest took ${slowest![0]?.value} s; target now: ${JSON.stringify(await prometheus.targets())}`;
+      console.log(`${failed.length} of ${count} queries had no data at first, asked again after a good scrape${scrapes}`);
+      await nextGoodScrape();
+      for (const f of failed) {
+        const why = await evaluate(f.q, f.expr);
+        if (why) failures.push(why);
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${count} queries failed:\n${failures.join('\n')}${scrapes}`);
   }
 
   it('with the variables set to the load\'s namespace, pods, node and service', async () => {

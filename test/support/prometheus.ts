@@ -26,6 +26,13 @@ export interface Sample {
   value: number;
 }
 
+export interface TargetHealth {
+  scrapeUrl: string;
+  health: string;
+  lastError: string;
+  lastScrapeDuration: number;
+}
+
 export interface PrometheusPeer {
   /** http://127.0.0.1:<port> */
   url: string;
@@ -35,6 +42,8 @@ export interface PrometheusPeer {
   query(promql: string): Promise<Sample[]>;
   /** Polls `query` until it returns samples (that satisfy `accept`), or rejects after timeoutMs. */
   waitForSeries(promql: string, options?: { timeoutMs?: number; accept?: (samples: Sample[]) => boolean }): Promise<Sample[]>;
+  /** Each target's state as /api/v1/targets reports it (for failure messages). */
+  targets(): Promise<TargetHealth[]>;
   /** What Prometheus logged so far (for failure messages). */
   logs(): string;
   /** SIGTERM (SIGKILL after 10 s), then removes the temp dir. Safe twice. */
@@ -157,5 +166,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     }
   };
 
-  return { url, remoteWriteUrl: `${url}/api/v1/write`, query, waitForSeries, logs: () => output, stop };
+  const targets = async (): Promise<TargetHealth[]> => {
+    const body = (await (await fetch(`${url}/api/v1/targets`)).json()) as { data: { activeTargets: TargetHealth[] } };
+    return body.data.activeTargets.map((t) => ({ scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError, lastScrapeDuration: t.lastScrapeDuration }));
+  };
+
+  return { url, remoteWriteUrl: `${url}/api/v1/write`, query, waitForSeries, targets, logs: () => output, stop };
 }
