@@ -125,5 +125,7 @@ service:
     assert.match(text, /^bpfcol_exporter_sent_spans_total\{[^}]*exporter="file\/traces"[^}]*\} 2$/m);
     assert.match(text, /^bpfcol_receiver_accepted_log_records_total\{[^}]*receiver="otlp"[^}]*\} 1$/m);
     assert.match(text, /^bpfcol_process_memory_rss(_bytes)?(\{[^}]*\})? \d+/m);
+    // The longest event loop stall since the last read, in seconds.
+    assert.match(text, /^bpfcol_process_runtime_event_loop_delay_max(_seconds)?(\{[^}]*\})? [\d.e+-]+$/m);
   });
 });

@@ -430,6 +430,12 @@ http {
     }
   }
 
+  /** bpfcol's longest event loop stall since it was last asked (here: since it started). */
+  async function longestStall(): Promise<string> {
+    const text = await (await fetch(`http://127.0.0.1:${ports.telemetry}/metrics`)).text();
+    return /^bpfcol_process_runtime_event_loop_delay_max\S* (\S+)$/m.exec(text)?.[1] ?? 'not reported';
+  }
+
   /** Resolves after Prometheus's next successful scrape of bpfcol. */
   async function nextGoodScrape(): Promise<void> {
     const before = await prometheus.query('timestamp(up == 1)');
@@ -455,7 +461,7 @@ http {
     const failures: string[] = [];
     if (failed.length > 0) {
       const [all, good, slowest] = await Promise.all(['count_over_time(up[10m])', 'sum_over_time(up[10m])', 'max_over_time(scrape_duration_seconds[10m])'].map((e) => prometheus.query(e)));
-      scrapes = `\nscrapes of bpfcol in the last 10 minutes: ${good![0]?.value} of ${all![0]?.value} succeeded, the slowest took ${slowest![0]?.value} s; target now: ${JSON.stringify(await prometheus.targets())}`;
+      scrapes = `\nscrapes of bpfcol in the last 10 minutes: ${good![0]?.value} of ${all![0]?.value} succeeded, the slowest took ${slowest![0]?.value} s; target now: ${JSON.stringify(await prometheus.targets())}; bpfcol's longest event loop stall: ${await longestStall()}`;
       console.log(`${failed.length} of ${count} queries had no data at first, asked again after a good scrape${scrapes}`);
       await nextGoodScrape();
       for (const f of failed) {
