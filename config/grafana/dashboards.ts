@@ -227,11 +227,13 @@ function cluster(): Json {
   const cpus = `sum by (k8s_node_name) (system_cpu_logical_count${sel(C)})`;
   const memUsed = `sum by (k8s_node_name) (system_memory_usage_bytes${sel(C, 'system_memory_state="used"')})`;
   const memTotal = `sum by (k8s_node_name) (system_memory_limit_bytes${sel(C)})`;
-  const podsPerNode = `count by (k8s_node_name) (count by (k8s_node_name, k8s_namespace_name, k8s_pod_name) (k8s_pod_cpu_time_seconds_total${sel(C)}))`;
+  // Pod counts come from the API (k8s_metadata's cache, reported by resources): pods whose cgroups
+  // bpfcol cannot see yet (pending, just scheduled) count too.
+  const podsPerNode = `sum by (k8s_node_name) (k8s_pod_count${sel(C)})`;
   return dashboard('bpfcol-cluster', 'bpfcol / Cluster', 'The nodes of the cluster with their CPU and memory use and the pods each runs.', [CLUSTER], [
     stat('Nodes', `count(${cpus})`),
-    stat('Pods', `count(count by (k8s_namespace_name, k8s_pod_name) (k8s_pod_cpu_time_seconds_total${sel(C)}))`),
-    stat('Namespaces', `count(count by (k8s_namespace_name) (k8s_pod_cpu_time_seconds_total${sel(C)}))`),
+    stat('Pods', `sum(k8s_pod_count${sel(C)})`),
+    stat('Namespaces', `count(sum by (k8s_namespace_name) (k8s_pod_count${sel(C)}) > 0)`, { description: 'Namespaces with pods.' }),
     stat('CPU in use', `sum(${cpuUsed}) / sum(${cpus})`, { unit: 'percentunit', decimals: 1 }),
     stat('Memory in use', `sum(${memUsed}) / sum(${memTotal})`, { unit: 'percentunit', decimals: 1 }),
     stat('TCP drops /s', `sum(rate(tcp_drops_total${sel(C)}[${RATE}]))`, { unit: 'pps', decimals: 2 }),
@@ -270,7 +272,7 @@ function node(): Json {
     stat('Memory', `sum(system_memory_limit_bytes${sel(C, N)})`, { unit: 'bytes' }),
     stat('Load (1m)', `sum(system_cpu_load_average_1m${sel(C, N)})`, { decimals: 2 }),
     stat('Uptime', `max(system_uptime_seconds${sel(C, N)})`, { unit: 's' }),
-    stat('Pods', `count(count by (k8s_namespace_name, k8s_pod_name) (k8s_pod_cpu_time_seconds_total${sel(C, N)}))`),
+    stat('Pods', `sum(k8s_pod_count${sel(C, N)})`),
     stat('TCP retransmits /s', `sum(rate(tcp_retransmits_total${sel(C, N)}[${RATE}]))`, { unit: 'short', decimals: 2 }),
     timeseries('CPU by mode', [{ expr: `sum by (cpu_mode) (rate(system_cpu_time_seconds_total${sel(C, N, 'cpu_mode!="idle"')}[${RATE}]))`, legend: '{{cpu_mode}}' }], { unit: 'short', stack: true, description: 'CPUs busy, by what they did.' }),
     timeseries(
@@ -316,7 +318,7 @@ function namespace(): Json {
     table(
       'Namespaces',
       [
-        { expr: `count by (k8s_namespace_name) (count by (k8s_namespace_name, k8s_pod_name) (k8s_pod_cpu_time_seconds_total${sel(C)}))`, refId: 'pods' },
+        { expr: `sum by (k8s_namespace_name) (k8s_pod_count${sel(C)})`, refId: 'pods' },
         { expr: `count by (k8s_namespace_name) (count by (k8s_namespace_name, service_name) (k8s_pod_cpu_time_seconds_total${sel(C)}))`, refId: 'services' },
         { expr: per('k8s_pod_cpu_time_seconds_total'), refId: 'cpu' },
         { expr: `sum by (k8s_namespace_name) (k8s_pod_memory_working_set_bytes${sel(C)})`, refId: 'mem' },

@@ -2,6 +2,7 @@
 // and stores (one set of watches however many pipelines use it), the process table, the cgroup
 // index, host attributes. Started by the first pipeline to start, stopped by the first to stop.
 import type { CreateSettings } from '../../src/component/component.ts';
+import { publishPodInventory } from '../../src/host/pod-inventory.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { Associator } from './associate.ts';
 import type { K8sMetadataConfig } from './config.ts';
@@ -51,6 +52,9 @@ class SharedCore implements Core {
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  #withdraw: (() => void) | undefined;
+  #podsSynced: Promise<void> | undefined;
+  readonly #nodeName: string | undefined;
 
   constructor(settings: CreateSettings, config: K8sMetadataConfig) {
     this.#settings = settings;
@@ -61,6 +65,7 @@ class SharedCore implements Core {
     this.extractor = new Extractor(this.#stores, config.extract);
     this.hostAttributes = config.extract.host ? hostAttributes(config.proc_root) : {};
     const nodeName = config.filter.node_from_env_var ? process.env[config.filter.node_from_env_var] : undefined;
+    this.#nodeName = nodeName;
     if (env.kind === 'kubernetes') {
       this.pods = new PodStore({ graceMs: config.pod_delete_grace_period });
       if (nodeName) this.hostAttributes['k8s.node.name'] = nodeName;
@@ -96,6 +101,7 @@ class SharedCore implements Core {
       );
     };
     add<PodInfo>(r.pods({ nodeName: perNode, namespace }), slimPod, this.pods!);
+    this.#podsSynced = this.informers.at(-1)!.synced;
     const keys = new Set([...c.extract.metadata, ...(c.peer.enabled ? c.peer.metadata : [])]);
     if (keys.has('k8s.deployment.name') || keys.has('service.name')) add<WorkloadInfo>(r.replicaSets(namespace), slimWorkload, this.#stores.replicaSets);
     if (keys.has('k8s.cronjob.name') || keys.has('service.name')) add<WorkloadInfo>(r.jobs(namespace), slimWorkload, this.#stores.jobs);
@@ -109,6 +115,11 @@ class SharedCore implements Core {
       if (this.pods) {
         this.#sweeper = setInterval(() => this.pods!.sweep(), Math.max(1000, Math.min(this.config.pod_delete_grace_period, 30_000)));
         this.#sweeper.unref();
+        // The node's pods per namespace, for receivers that count them (resources).
+        const pods = this.pods;
+        const inventory = { synced: false, podsByNamespace: () => pods.countByNamespace(this.#nodeName) };
+        void this.#podsSynced?.then(() => (inventory.synced = true));
+        this.#withdraw = publishPodInventory(inventory);
       }
       if (this.config.wait_for_metadata && this.informers.length) {
         let timer: NodeJS.Timeout | undefined;
@@ -131,6 +142,7 @@ class SharedCore implements Core {
   shutdown(): Promise<void> {
     this.#stopped ??= (async () => {
       clearInterval(this.#sweeper);
+      this.#withdraw?.();
       await Promise.all(this.informers.map((i) => i.stop()));
       cores.delete(this.config);
     })();

@@ -52,6 +52,16 @@ export class PodStore {
     this.#deleted.set(pod.uid, this.#now() + this.#graceMs);
   }
 
+  /** Live pods (not deleted) per namespace, only those on `nodeName` when given. */
+  countByNamespace(nodeName?: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const pod of this.#pods.values()) {
+      if (this.#deleted.has(pod.uid) || (nodeName !== undefined && pod.nodeName !== nodeName)) continue;
+      out.set(pod.namespace, (out.get(pod.namespace) ?? 0) + 1);
+    }
+    return out;
+  }
+
   /** Forgets pods whose grace period ended. */
   sweep(): void {
     const now = this.#now();

@@ -23,6 +23,7 @@ export const NODE = {
   load15: gauge('system.cpu.load_average.15m', '{thread}', 'Load average over 15 minutes (/proc/loadavg)'),
   memoryUsage: level('system.memory.usage', 'By', 'Memory by state: used (MemTotal - MemAvailable) and available (MemAvailable)'),
   memoryLimit: level('system.memory.limit', 'By', 'Total memory (MemTotal)'),
+  podCount: level('k8s.pod.count', '{pod}', "Pods on this node per namespace (k8s.namespace.name), from the k8s_metadata processor's cache; deleted pods excluded"),
   memoryShared: level('system.memory.linux.shared', 'By', 'Shared memory, mostly tmpfs (Shmem)'),
   memorySlab: level('system.memory.linux.slab.usage', 'By', 'Kernel slab memory by state (SReclaimable, SUnreclaim)'),
   memoryCached: level('system.memory.linux.cached', 'By', 'Page cache (Cached)'),

@@ -3,6 +3,7 @@
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { podCounts } from '../../src/host/pod-inventory.ts';
 import { readSmall } from '../../src/host/read.ts';
 import type { KeyValue } from '../../src/pdata/common.ts';
 import { type CollectionBuilder, attr } from './builder.ts';
@@ -52,6 +53,8 @@ export class NodeCollector {
   readonly #modeAttrs = new Map<string, KeyValue[]>();
   readonly #deviceAttrs = new Map<string, { device: KeyValue[]; read: KeyValue[]; write: KeyValue[] }>();
   readonly #interfaceAttrs = new Map<string, { receive: KeyValue[]; transmit: KeyValue[] }>();
+  /** Namespaces pods were counted in so far. */
+  readonly #podNamespaces = new Set<string>();
   /** File systems that did not answer statfs in time: skipped until they do (checked in the background). */
   readonly #slowMounts = new Set<string>();
 
@@ -167,6 +170,14 @@ export class NodeCollector {
 
     const uptime = readSmall(`${proc}/uptime`);
     if (uptime) r.add(NODE.uptime, parseUptime(uptime));
+
+    // From k8s_metadata's cache when it runs. A namespace whose last pod left reads 0, rather than
+    // its series going quiet with the old count.
+    const pods = podCounts();
+    if (pods) {
+      for (const namespace of pods.keys()) this.#podNamespaces.add(namespace);
+      for (const namespace of this.#podNamespaces) r.add(NODE.podCount, pods.get(namespace) ?? 0, [attr.str('k8s.namespace.name', namespace)], start);
+    }
   }
 
   /** The mounted file systems that pass the filters, with their statfs numbers (in parallel, each bounded by filesystem_timeout). */
