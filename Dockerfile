@@ -18,7 +18,7 @@
 # on 127.0.0.1, so use the host's network, or mount a config of your own at that path: more --config
 # arguments merge over it):
 #   docker run --rm --pid=host --network=host \
-#     --cap-drop=ALL --cap-add=SYS_ADMIN --cap-add=BPF --cap-add=PERFMON --cap-add=SYS_RESOURCE \
+#     --cap-drop=ALL --cap-add=BPF --cap-add=PERFMON --cap-add=SYS_RESOURCE \
 #     --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
 #     -v /sys/kernel/tracing:/sys/kernel/tracing -v /sys/fs/cgroup:/sys/fs/cgroup:ro bpfcol
 #   docker run --rm bpfcol validate        # any bpfcol command: the entrypoint passes the config
@@ -27,14 +27,14 @@
 # DaemonSet's list; test/ship/kubernetes.test.ts runs bpfcol with exactly that set):
 #   CAP_BPF              load programs, create maps (bpf(2))
 #   CAP_PERFMON          tracing programs, perf events (perf_sampling), uprobes/USDT (jvm_usdt)
-#   CAP_SYS_ADMIN        Debian 12's libbpf (1.1) looks for CO-RE types in kernel modules' BTF too,
-#                        and listing those (BPF_BTF_GET_NEXT_ID) needs CAP_SYS_ADMIN: without it no
-#                        object loads (EPERM). Also kernels before 5.8 (no CAP_BPF/CAP_PERFMON), and
-#                        mounting tracefs when the host has not (mount /sys/kernel/tracing instead).
 #   CAP_SYS_RESOURCE     raise RLIMIT_MEMLOCK for maps on kernels before 5.11 (no memcg accounting)
 #   CAP_SYS_PTRACE       /proc/<pid>/exe, maps, root and io of other users' processes (hostPID)
 #   CAP_DAC_READ_SEARCH  files of other users behind /proc/<pid>/root (JVM hsperfdata, perf maps)
 #   CAP_NET_ADMIN        not used (no XDP, tc or socket filters)
+#   CAP_SYS_ADMIN        not needed: kernels before 5.8 (no CAP_BPF/CAP_PERFMON) would, and mounting
+#                        tracefs when the host has not (mount /sys/kernel/tracing instead). libbpf 1.1
+#                        also lists kernel modules' BTF (BPF_BTF_GET_NEXT_ID, CAP_SYS_ADMIN) for CO-RE
+#                        types vmlinux lacks; the addon hands it vmlinux's BTF by path, so it never does.
 # A non-root user would get none of them: Docker and Kubernetes give added capabilities to a
 # non-root process only through file capabilities or ambient sets, and Kubernetes sets no ambient
 # capabilities. So: uid 0 with those capabilities only (and a read-only root file system in

@@ -4,12 +4,18 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "common.h"
 #include "ringbuf.h"
 
 namespace bpfcol {
+
+namespace {
+constexpr const char *kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+}  // namespace
 
 bool map_is_per_cpu(enum bpf_map_type type) {
   return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
@@ -55,7 +61,12 @@ NativeObject::NativeObject(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Na
   if (info.Length() < 1 || !info[0].IsString()) throw_error(env, "NativeObject(path): path must be a string");
   path_ = info[0].As<Napi::String>().Utf8Value();
   log_reset();
-  obj_ = bpf_object__open_file(path_.c_str(), nullptr);
+  // CO-RE types come from vmlinux's BTF named as a custom path: libbpf (1.1) then never searches
+  // kernel modules' BTF for a type vmlinux lacks, which lists BTF ids (BPF_BTF_GET_NEXT_ID) and so
+  // needs CAP_SYS_ADMIN. bpfcol's programs use vmlinux types only.
+  LIBBPF_OPTS(bpf_object_open_opts, opts);
+  if (access(kVmlinuxBtf, R_OK) == 0) opts.btf_custom_path = kVmlinuxBtf;
+  obj_ = bpf_object__open_file(path_.c_str(), &opts);
   if (obj_ == nullptr) {
     int err = last_errno();
     obj_ = nullptr;

@@ -164,6 +164,8 @@ describe('config/kubernetes manifests', () => {
     assert.equal(container.securityContext.runAsUser, 0);
     assert.equal(container.securityContext.privileged, false);
     assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+    assert.ok(!container.securityContext.capabilities.add.includes('SYS_ADMIN'), 'no CAP_SYS_ADMIN');
+    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
     // Files are written under the data volume only.
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
     const dataDir = env.BPFCOL_DATA_DIR.value;
@@ -275,7 +277,7 @@ service:
     mkdirSync(hostfs);
     mkdirSync(env.BPFCOL_DATA_DIR);
     const caps = (container.securityContext.capabilities.add as string[]).map((c) => `+${c.toLowerCase()}`).join(',');
-    const script = `mount --rbind / "${hostfs}" && mount -o remount,bind,ro "${hostfs}" && exec setpriv --bounding-set -all,${caps} -- "${BPFCOL}" --config "${base}" --config "${override}"`;
+    const script = `mount --rbind / "${hostfs}" && mount -o remount,bind,ro "${hostfs}" && exec setpriv --no-new-privs --bounding-set -all,${caps} -- "${BPFCOL}" --config "${base}" --config "${override}"`;
     child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, ...env, KUBERNETES_SERVICE_HOST: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (c: Buffer) => (output += c));
     child.stderr!.on('data', (c: Buffer) => (output += c));
