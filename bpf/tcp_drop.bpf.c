@@ -2,7 +2,7 @@
 /*
  * tcp_drop: TCP drops (with the kernel's drop reason), retransmits, resets, connections opened
  * and closed (bytes, retransmits and RTT read from the socket at close), per pair of endpoints,
- * owning process and cgroup. Tracepoints only.
+ * owning process and cgroup. Raw tracepoints only (why: above on_kfree_skb).
  *
  * Counts are aggregated here in hash maps; user space reads them once per interval. Two copies of
  * every aggregation map exist (_a and _b), read without racing an increment (double_buffer.h).
@@ -357,26 +357,12 @@ static __always_inline bool key_from_sock(const struct sock *sk, struct tcp_flow
 		return false;
 	}
 	key->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* An accepted socket gives its port back (inet_put_port zeroes skc_num) just before its move
+	 * to CLOSE: its source port is still in inet_sport (full sockets only). */
+	if (!key->lport && is_full_sock(BPF_CORE_READ(sk, __sk_common.skc_state)))
+		key->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	key->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	return true;
-}
-
-/* Addresses from the tcp tracepoints' common fields (saddr is the local side there). */
-static __always_inline void key_from_tp(__u16 family, const __u8 *saddr, const __u8 *daddr,
-					const __u8 *saddr6, const __u8 *daddr6, __u16 sport,
-					__u16 dport, struct tcp_flow_key *key)
-{
-	if (family == AF_INET6) {
-		key->family = 6;
-		__builtin_memcpy(key->laddr, saddr6, 16);
-		__builtin_memcpy(key->raddr, daddr6, 16);
-	} else {
-		key->family = 4;
-		__builtin_memcpy(key->laddr, saddr, 4);
-		__builtin_memcpy(key->raddr, daddr, 4);
-	}
-	key->lport = sport;
-	key->rport = dport;
 }
 
 /*
@@ -468,22 +454,32 @@ static __always_inline void log_drop(const struct tcp_flow_key *key, __u32 netns
 }
 
 /*
- * Copies a tracepoint record to the stack. Fields are then read from the copy with CO-RE offsets:
- * the verifier refuses ctx pointers moved by a variable offset, which clang produces for
- * per-field branches and array copies straight from ctx.
+ * Raw tracepoints, not the tracefs kind: the kernel runs a tracefs tracepoint's program only when
+ * no other BPF program is running on that CPU (trace_call_bpf's bpf_prog_active), so a drop or a
+ * retransmit in a softirq that interrupted any BPF program (this object's own sock_send_length,
+ * say) is silently skipped. A raw tracepoint only refuses to nest a program in itself. Arguments
+ * are the tracepoint's TP_PROTO, in order; fields the tracefs record computed are read from the
+ * socket or the packet here. Optional trailing arguments are read only when the kernel's record
+ * type has the field that came with them (CO-RE), through bpf_probe_read_kernel so the verifier
+ * does not count them against the tracepoint's number of arguments at attach.
  */
-#define TP_RECORD_MAX 128
-#define TP_COPY(type, buf, ctx)                                                                  \
-	bpf_probe_read_kernel(buf, bpf_core_type_size(type) < TP_RECORD_MAX ? bpf_core_type_size(type) \
-									    : TP_RECORD_MAX, ctx)
+#define RAW_ARG(ctx, i) ((ctx)->args[i])
 
-/* ---- skb:kfree_skb -------------------------------------------------------------------------- */
-SEC("tracepoint/skb/kfree_skb")
-int on_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+static __always_inline __u64 raw_arg_opt(struct bpf_raw_tracepoint_args *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx->args[i]);
+	return v;
+}
+
+/* ---- skb:kfree_skb(skb, location, reason, rx_sk) ------------------------------------------- */
+SEC("raw_tracepoint/kfree_skb")
+int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (!(kinds & TCP_KIND_BIT(TCP_EV_DROP)))
 		return 0;
-	__u32 reason = ctx->reason;
+	__u32 reason = (__u32)RAW_ARG(ctx, 2);
 
 	if (reason == 0) /* SKB_NOT_DROPPED_YET */
 		return 0;
@@ -491,20 +487,21 @@ int on_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
 		return 0;
 
-	struct sk_buff *skb = ctx->skbaddr;
+	struct sk_buff *skb = (struct sk_buff *)RAW_ARG(ctx, 0);
+	__u64 location = RAW_ARG(ctx, 1);
 	struct sock *sk = NULL;
 	__u8 state = 0;
 	__u32 netns = 0;
 
-	if (bpf_core_field_exists(ctx->rx_sk))
-		sk = ctx->rx_sk;
+	if (bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk))
+		sk = (struct sock *)raw_arg_opt(ctx, 3);
 	if (!sk)
 		sk = BPF_CORE_READ(skb, sk);
 
 	struct tcp_flow_key key;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	int pkt = key_from_skb(skb, ctx->protocol, &key);
+	int pkt = key_from_skb(skb, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &key);
 
 	if (sk) {
 		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -535,59 +532,25 @@ int on_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	if (!filters_pass(&key))
 		return 0;
 	if (log_drops) /* before flow_add folds the ports: records keep both */
-		log_drop(&key, netns, state, (__u64)ctx->location);
+		log_drop(&key, netns, state, location);
 	flow_add(&key, netns, 1, 0, 0, 0);
 	return 0;
 }
 
-/* ---- tcp:tcp_retransmit_skb / tcp_retransmit_synack ----------------------------------------- */
-/* Before Linux 6.13 tcp_retransmit_skb shared the tcp_event_sk_skb class (same field names, no err). */
-struct trace_event_raw_tcp_event_sk_skb___old {
-	struct trace_entry ent;
-	const void *skbaddr;
-	const void *skaddr;
-	int state;
-	__u16 sport;
-	__u16 dport;
-	__u16 family;
-	__u8 saddr[4];
-	__u8 daddr[4];
-	__u8 saddr_v6[16];
-	__u8 daddr_v6[16];
-} __attribute__((preserve_access_index));
-
-#define RTX_NEW struct trace_event_raw_tcp_retransmit_skb
-#define RTX_OLD struct trace_event_raw_tcp_event_sk_skb___old
-
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int on_retransmit_skb(void *ctx)
+/* ---- tcp:tcp_retransmit_skb(sk, skb[, err]) / tcp_retransmit_synack(sk, req) ----------------- */
+SEC("raw_tracepoint/tcp_retransmit_skb")
+int on_retransmit_skb(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (!(kinds & TCP_KIND_BIT(TCP_EV_RETRANSMIT)))
 		return 0;
-	__u8 buf[TP_RECORD_MAX] = {};
-	const struct sock *sk;
-	const struct sk_buff *skb;
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0);
+	const struct sk_buff *skb = (const struct sk_buff *)RAW_ARG(ctx, 1);
 	struct tcp_flow_key key;
 	__u16 segs = 1;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	if (bpf_core_type_exists(RTX_NEW)) {
-		RTX_NEW *c = (void *)buf;
-
-		if (TP_COPY(RTX_NEW, buf, ctx))
-			return 0;
-		sk = c->skaddr;
-		skb = c->skbaddr;
-		key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
-	} else {
-		RTX_OLD *c = (void *)buf;
-
-		if (TP_COPY(RTX_OLD, buf, ctx))
-			return 0;
-		sk = c->skaddr;
-		skb = c->skbaddr;
-		key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
-	}
+	if (!sk || !key_from_sock(sk, &key))
+		return 0;
 	/* The kernel counts TcpRetransSegs in segments: tcp_skb_pcount() = TCP_SKB_CB(skb)->tcp_gso_segs. */
 	if (skb) {
 		struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&((struct sk_buff *)skb)->cb[0];
@@ -597,7 +560,7 @@ int on_retransmit_skb(void *ctx)
 			segs = 1;
 	}
 	key.kind = TCP_EV_RETRANSMIT;
-	__u32 netns = sk ? sk_netns(sk) : 0;
+	__u32 netns = sk_netns(sk);
 
 	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
@@ -606,21 +569,19 @@ int on_retransmit_skb(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_synack")
-int on_retransmit_synack(void *ctx)
+SEC("raw_tracepoint/tcp_retransmit_synack")
+int on_retransmit_synack(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (!(kinds & TCP_KIND_BIT(TCP_EV_RETRANSMIT)))
 		return 0;
-	__u8 buf[TP_RECORD_MAX] = {};
-	struct trace_event_raw_tcp_retransmit_synack *c = (void *)buf;
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0); /* the listener */
+	/* A request sock begins with a sock_common holding the connection's addresses and ports. */
+	const struct sock *req = (const struct sock *)RAW_ARG(ctx, 1);
 	struct tcp_flow_key key;
 
-	if (TP_COPY(struct trace_event_raw_tcp_retransmit_synack, buf, ctx))
-		return 0;
-	const struct sock *sk = c->skaddr; /* the listener */
-
 	__builtin_memset(&key, 0, sizeof(key));
-	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	if (!req || !key_from_sock(req, &key))
+		return 0;
 	key.kind = TCP_EV_RETRANSMIT;
 	__u32 netns = sk ? sk_netns(sk) : 0;
 
@@ -631,50 +592,34 @@ int on_retransmit_synack(void *ctx)
 	return 0;
 }
 
-/* ---- tcp:tcp_send_reset / tcp_receive_reset -------------------------------------------------- */
-/* saddr/daddr of tcp_send_reset are a struct sockaddr_in or sockaddr_in6 in 28 bytes; saddr is the
- * side sending the reset (the kernel reverses the packet's tuple when there is no socket). */
-static __always_inline void key_from_sockaddr(const __u8 *local, const __u8 *remote, struct tcp_flow_key *key)
-{
-	__u16 family = *(const __u16 *)local;
-
-	if (family == AF_INET6) {
-		key->family = 6;
-		__builtin_memcpy(key->laddr, local + 8, 16);
-		__builtin_memcpy(key->raddr, remote + 8, 16);
-	} else {
-		key->family = 4;
-		__builtin_memcpy(key->laddr, local + 4, 4);
-		__builtin_memcpy(key->raddr, remote + 4, 4);
-	}
-	key->lport = bpf_ntohs(*(const __u16 *)(local + 2));
-	key->rport = bpf_ntohs(*(const __u16 *)(remote + 2));
-}
-
-SEC("tracepoint/tcp/tcp_send_reset")
-int on_send_reset(void *ctx)
+/* ---- tcp:tcp_send_reset(sk, skb[, reason]) / tcp_receive_reset(sk) --------------------------- */
+SEC("raw_tracepoint/tcp_send_reset")
+int on_send_reset(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (!(kinds & TCP_KIND_BIT(TCP_EV_RESET_SENT)))
 		return 0;
-	__u8 buf[TP_RECORD_MAX] = {};
-	struct trace_event_raw_tcp_send_reset *c = (void *)buf;
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0);
+	struct sk_buff *skb = (struct sk_buff *)RAW_ARG(ctx, 1);
 	struct tcp_flow_key key;
 	__u32 netns = 0;
 
-	if (TP_COPY(struct trace_event_raw_tcp_send_reset, buf, ctx))
-		return 0;
-	const struct sock *sk = c->skaddr;
-	const struct sk_buff *skb = c->skbaddr;
-
 	__builtin_memset(&key, 0, sizeof(key));
-	key_from_sockaddr(c->saddr, c->daddr, &key);
-	if (bpf_core_field_exists(c->reason))
-		key.reason = c->reason;
-	key.kind = TCP_EV_RESET_SENT;
-	if (sk)
+	/* The sender of the reset is the local side: the socket's own view, or, with no socket, the
+	 * packet being answered (received: its destination is local). */
+	if (sk) {
+		if (!key_from_sock(sk, &key))
+			return 0;
 		netns = sk_netns(sk);
-	else if (skb)
+	} else if (skb) {
+		if (key_from_skb(skb, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &key) != 1)
+			return 0;
 		netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	} else {
+		return 0;
+	}
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_send_reset, reason))
+		key.reason = (__u32)raw_arg_opt(ctx, 2);
+	key.kind = TCP_EV_RESET_SENT;
 	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
 		return 0;
@@ -682,23 +627,19 @@ int on_send_reset(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_receive_reset")
-int on_receive_reset(void *ctx)
+SEC("raw_tracepoint/tcp_receive_reset")
+int on_receive_reset(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (!(kinds & TCP_KIND_BIT(TCP_EV_RESET_RECEIVED)))
 		return 0;
-	__u8 buf[TP_RECORD_MAX] = {};
-	struct trace_event_raw_tcp_event_sk *c = (void *)buf;
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0);
 	struct tcp_flow_key key;
 
-	if (TP_COPY(struct trace_event_raw_tcp_event_sk, buf, ctx))
-		return 0;
-	const struct sock *sk = c->skaddr;
-
 	__builtin_memset(&key, 0, sizeof(key));
-	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
+	if (!sk || !key_from_sock(sk, &key))
+		return 0;
 	key.kind = TCP_EV_RESET_RECEIVED;
-	__u32 netns = sk ? sk_netns(sk) : 0;
+	__u32 netns = sk_netns(sk);
 
 	resolve_owner(sk, key.lport, netns, &key);
 	if (!filters_pass(&key))
@@ -707,26 +648,26 @@ int on_receive_reset(void *ctx)
 	return 0;
 }
 
-/* ---- sock:inet_sock_set_state: owners, connections opened and closed ------------------------ */
-SEC("tracepoint/sock/inet_sock_set_state")
-int on_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* ---- sock:inet_sock_set_state(sk, oldstate, newstate): owners, connections opened and closed */
+SEC("raw_tracepoint/inet_sock_set_state")
+int on_set_state(struct bpf_raw_tracepoint_args *ctx)
 {
-	/* Ten transitions per connection, four of them of no interest: leave those at once. */
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	int old = ctx->oldstate, new = ctx->newstate;
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0);
+	int old = (int)RAW_ARG(ctx, 1), new = (int)RAW_ARG(ctx, 2);
 
+	/* Ten transitions per connection, four of them of no interest: leave those at once. */
 	if (new != TCP_SYN_SENT && new != TCP_LISTEN && new != TCP_ESTABLISHED && new != TCP_CLOSE &&
 	    !(old == TCP_LISTEN && new == TCP_SYN_RECV))
 		return 0;
-
-	__u8 buf[TP_RECORD_MAX] = {};
-	struct trace_event_raw_inet_sock_set_state *c = (void *)buf;
-
-	if (TP_COPY(struct trace_event_raw_inet_sock_set_state, buf, ctx))
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	const struct sock *sk = c->skaddr;
-	__u16 sport = c->sport;
+
+	struct tcp_flow_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (!key_from_sock(sk, &key))
+		return 0;
+	__u16 sport = key.lport;
 	__u64 skk = (__u64)sk;
 	__u32 netns = sk_netns(sk);
 
@@ -748,11 +689,6 @@ int on_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (l)
 			bpfcol_map_update_counted(&owners, &skk, &l->owner, BPF_ANY, &owners_full);
 	}
-
-	struct tcp_flow_key key;
-
-	__builtin_memset(&key, 0, sizeof(key));
-	key_from_tp(c->family, c->saddr, c->daddr, c->saddr_v6, c->daddr_v6, c->sport, c->dport, &key);
 
 	if (new == TCP_ESTABLISHED && (kinds & TCP_KIND_BIT(TCP_EV_OPENED))) {
 		key.kind = TCP_EV_OPENED;
@@ -800,13 +736,15 @@ int on_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
  * process on the kernel's slow path. A socket accepted by another process than the listener's
  * owner (a pre-forked worker) gets its owner on its first send instead.
  */
-/* Also sockets that existed before bpfcol started get their owner on their next send (Linux 6.3+). */
-SEC("tracepoint/sock/sock_send_length")
-int on_send_length(struct trace_event_raw_sock_msg_length *ctx)
+/* Also sockets that existed before bpfcol started get their owner on their next send (Linux 6.3+).
+ * sock:sock_send_length(sk, ret, flags). */
+SEC("raw_tracepoint/sock_send_length")
+int on_send_length(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP)
+	const struct sock *sk = (const struct sock *)RAW_ARG(ctx, 0);
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	const struct sock *sk = ctx->sk;
 	__u64 k = (__u64)sk;
 	struct tcp_owner *o = bpf_map_lookup_elem(&owners, &k);
 

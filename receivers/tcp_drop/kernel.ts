@@ -167,10 +167,8 @@ export class TcpDropKernel {
     });
     try {
       for (const [name, layout] of Object.entries(LAYOUTS)) object.checkLayout(name, layout);
-      for (const h of attach) {
-        const [category, name] = h.tracepoint.split('/') as [string, string];
-        object.program(h.program).attachTracepoint(category, name);
-      }
+      // Raw tracepoints (bpf/tcp_drop.bpf.c says why): attached by the event's name alone.
+      for (const h of attach) object.program(h.program).attachRawTracepoint(h.tracepoint.split('/')[1]!);
     } catch (err) {
       object.close();
       throw err;
