@@ -652,8 +652,11 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 		if (!c)
 			return 0;
 	}
-	if (c->protocol == ST_PROTO_NONE)
+	if (c->protocol == ST_PROTO_NONE) {
+		if (tls_enabled && c->sk)
+			tls_untraced_io(dir);
 		return 0;
+	}
 	if (c->flags & ST_CONN_TLS) {
 		tls_ciphertext(c, &key, dir); /* its plaintext comes from the TLS probes */
 		return 0;

@@ -38,7 +38,8 @@ struct tls_thread {
 	__u32 read_fd;
 	__u8 op;           /* TLS_OP_* */
 	__u8 ex;           /* an _ex call (returns 1, the count through count_ptr) */
-	__u8 _pad[2];
+	__u8 other_io;     /* the call moved bytes on a socket that is not traced: its plaintext is not ours */
+	__u8 _pad;
 };
 
 struct {
@@ -159,6 +160,29 @@ static __noinline void tls_ciphertext(struct st_conn *c, struct st_conn_key *key
 	}
 }
 
+/*
+ * A syscall on a socket that is not traced (filtered out, another protocol): under an SSL call,
+ * that call's plaintext belongs to it; and it ends what the thread's last traced read or waiting
+ * SSL_write could tell (an SSL call after it is about this socket, not the traced one).
+ */
+static __noinline void tls_untraced_io(__u32 dir)
+{
+	struct tls_thread *t = bpf_task_storage_get(&tls_threads, bpf_get_current_task_btf(), 0, 0);
+
+	if (!t)
+		return; /* this thread never made an SSL call */
+	if (t->ssl)
+		t->other_io = 1;
+	if (dir == ST_INGRESS) {
+		t->read_conn = 0;
+	} else if (t->pending_ssl) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		t->pending_ssl = 0;
+		bpf_map_delete_elem(&tls_pending, &tid);
+	}
+}
+
 /* The connection an SSL object is bound to, if the binding still holds. */
 static __always_inline struct st_conn *tls_conn_of(struct st_conn_key *key, __u64 ssl)
 {
@@ -192,6 +216,7 @@ static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u8
 	t->count_ptr = count_ptr;
 	t->op = op;
 	t->ex = ex;
+	t->other_io = 0;
 	t->ts_enter = bpf_ktime_get_ns();
 	return 0;
 }
@@ -254,6 +279,9 @@ int BPF_KRETPROBE(tls_return, long rc)
 	__u32 dir = op == TLS_OP_READ ? ST_INGRESS : ST_EGRESS;
 	struct st_conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct st_conn *c = tls_conn_of(&key, ssl);
+
+	if (!c && t->other_io)
+		return 0; /* a connection socket_trace does not follow */
 
 	if (!c && op == TLS_OP_READ && t->read_conn) {
 		/* no syscall under this call and the object unbound: the socket this thread read last */

@@ -11,7 +11,7 @@ import { KernelClock } from './clock.ts';
 import type { SocketTraceConfig } from './config.ts';
 import type { TracedConnection } from './connection.ts';
 import { type KernelLosses, SocketTraceKernel, missingKernelFeatures } from './kernel.ts';
-import { DATA_TAIL, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
 import { privacyWidenings } from './privacy.ts';
 import { ProcessResources } from './processes.ts';
 import type { Exchange, PrivacyOptions, ProtocolName } from './protocols/types.ts';
@@ -20,8 +20,11 @@ import { SpanQueue } from './span-queue.ts';
 import { buildSpan, exchangeTimes } from './spans.ts';
 import type { Segment } from './stream.ts';
 import { ConnectionTracker, type ProtocolStats } from './tracker.ts';
+import { TlsAttacher } from './tls.ts';
 
 const HOUSEKEEPING_MS = 5_000;
+/** Marks spans whose bytes came decrypted from the TLS probes (the semantic conventions' tls.established). */
+const TLS_ESTABLISHED = { key: 'tls.established', value: { boolValue: true } };
 /** Header of a data record (struct st_data_event). */
 const DATA_HEADER = 56;
 
@@ -38,6 +41,7 @@ export class SocketTraceReceiver implements Component {
   readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped', Counter>;
   #clock: KernelClock | undefined;
   #kernel: SocketTraceKernel | undefined;
+  #tls: TlsAttacher | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
@@ -124,6 +128,7 @@ export class SocketTraceReceiver implements Component {
       this.#kernel = undefined;
       throw err;
     }
+    if (config.tls.enabled) await this.#startTls(this.#kernel);
     this.#queue.start();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
@@ -139,6 +144,29 @@ export class SocketTraceReceiver implements Component {
       spans,
       metrics,
     });
+  }
+
+  /** TLS: attaches the OpenSSL uprobes to what runs now, then to what starts (execs) and what rescans find. */
+  async #startTls(kernel: SocketTraceKernel): Promise<void> {
+    const { logger } = this.#settings;
+    const tls = new TlsAttacher({
+      object: kernel.object,
+      attachWaitMs: this.#config.tls.attach_wait,
+      rescanIntervalMs: this.#config.tls.rescan_interval,
+      attached: (t) => logger.info('socket_trace TLS probes attached', { path: t.path, kind: t.kind, functions: t.functions, pid: t.pid }),
+      failed: (path, err) => logger.warn('socket_trace TLS probes could not attach', { path, error: err.message }),
+    });
+    this.#tls = tls;
+    try {
+      if (this.#config.tls.attach_wait > 0) kernel.startExecs((pid) => tls.exec(pid));
+      await tls.start();
+    } catch (err) {
+      tls.stop();
+      this.#tls = undefined;
+      kernel.close();
+      this.#kernel = undefined;
+      throw err;
+    }
   }
 
   #warnWidenings(): void {
@@ -196,7 +224,7 @@ export class SocketTraceReceiver implements Component {
     };
     if (view.getUint8(at + 2) & DATA_TAIL && tailLen > 0) segment.tail = bytes.subarray(at + DATA_HEADER + headLen, at + DATA_HEADER + headLen + tailLen);
     const connId = view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 4294967296;
-    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment);
+    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment, (view.getUint8(at + 2) & DATA_TLS) !== 0);
   }
 
   #onExchange(c: TracedConnection, e: Exchange<unknown, unknown>): void {
@@ -204,6 +232,7 @@ export class SocketTraceReceiver implements Component {
     if (!clock) return;
     const server = c.info.role === 'server';
     const d = c.protocol.describe(e, c.info, this.#privacy);
+    if (c.info.tls) d.attributes.push(TLS_ESTABLISHED);
     const times = exchangeTimes(e, server);
     const id = c.identity;
     const resource = (c.resource ??= this.#processes.get(id.tgid, id.startTime, id.comm, id.cgroupId));
@@ -287,6 +316,7 @@ export class SocketTraceReceiver implements Component {
   async #stop(): Promise<void> {
     clearInterval(this.#housekeeping);
     clearInterval(this.#metricsTimer);
+    this.#tls?.stop(); // no new attachments while draining (the links go with the object)
     const kernel = this.#kernel;
     if (!kernel) return;
     try {
@@ -297,6 +327,8 @@ export class SocketTraceReceiver implements Component {
       await this.#metricsInFlight;
       if (this.#metricsOn) await this.#emitMetrics();
     } finally {
+      this.#tls?.stop();
+      this.#tls = undefined;
       kernel.close();
       this.#kernel = undefined;
     }
