@@ -38,7 +38,7 @@ export class SocketTraceReceiver implements Component {
   readonly #queue: SpanQueue;
   readonly #metrics: RequestMetrics;
   readonly #tracker: ConnectionTracker;
-  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped', Counter>;
+  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped' | 'tlsUnattributed', Counter>;
   #clock: KernelClock | undefined;
   #kernel: SocketTraceKernel | undefined;
   #tls: TlsAttacher | undefined;
@@ -46,6 +46,7 @@ export class SocketTraceReceiver implements Component {
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
   #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n };
+  #lastTls = { read: 0n, replaced: 0n, pendingFull: 0n };
   #reported = new Map<string, number>();
   #records = 0;
   #spans = false;
@@ -74,7 +75,9 @@ export class SocketTraceReceiver implements Component {
       exchanges: t.counter('receiver_socket_trace_requests', 'Request/response pairs traced', '{requests}'),
       records: t.counter('receiver_socket_trace_records', 'Records received from the kernel', '{records}'),
       recordsDropped: t.counter('receiver_socket_trace_records_dropped', 'Records dropped in user space (reason=unknown_connection: its open record was lost)', '{records}'),
+      tlsUnattributed: t.counter('receiver_socket_trace_tls_unattributed', 'TLS plaintext the probes could not put on a connection (reason=read_unbound: an SSL_read with no connection known; write_replaced: an SSL_write waiting for its connection replaced by the next; pending_full: no room to wait)', '{calls}'),
     };
+    t.gauge('receiver_socket_trace_tls_files', 'Files (libssl.so*, executables with OpenSSL linked in) the TLS probes are attached to', () => this.#tls?.attachedFiles ?? 0, '{files}');
     t.gauge('receiver_socket_trace_connections', 'Connections being parsed', () => this.#tracker.size, '{connections}');
     t.gauge('receiver_socket_trace_spans_queued', 'Spans waiting for the traces pipeline', () => this.#queue.length, '{spans}');
     this.#queue = new SpanQueue({
@@ -277,6 +280,14 @@ export class SocketTraceReceiver implements Component {
       add(this.#counters.truncated, now.truncated, last.truncated);
       add(this.#counters.ignored, now.ignored, last.ignored);
       this.#lastLosses = now;
+      if (this.#config.tls.enabled) {
+        const tls = kernel.tlsUnattributed();
+        const before = this.#lastTls;
+        add(this.#counters.tlsUnattributed, tls.read, before.read, { reason: 'read_unbound' });
+        add(this.#counters.tlsUnattributed, tls.replaced, before.replaced, { reason: 'write_replaced' });
+        add(this.#counters.tlsUnattributed, tls.pendingFull, before.pendingFull, { reason: 'pending_full' });
+        this.#lastTls = tls;
+      }
     }
     const delta = (name: string, value: number, c: Counter, attrs?: Record<string, string>) => {
       const before = this.#reported.get(name) ?? 0;
