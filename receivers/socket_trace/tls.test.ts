@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { tempDir } from '../../test/support/cli.ts';
@@ -178,6 +178,13 @@ describe('socket_trace: HTTPS through OpenSSL uprobes (nginx, curl, Node)', { ti
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_parse_errors_total'), 0, 'no ciphertext reached a parser');
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_kernel_lost_total'), 0);
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_requests_unanswered_total'), 0);
+    // attached once per file, whichever processes map it: Node's binary (this test runner, its
+    // clients, bpfcol itself), libssl.so.3 (nginx, curl), the copy
+    assert.ok(counterValue(self, 'bpfcol_receiver_socket_trace_tls_files') >= 3);
+    const attached = traced.bpfcol.output().split('\n').filter((l) => l.includes('TLS probes attached'));
+    assert.equal(attached.filter((l) => l.includes(`path=${realpathSync(process.execPath)} `)).length, 1, `Node's binary attached once: ${attached.join('\n')}`);
+    assert.ok(attached.some((l) => /kind=library .*path=\S*\/libssl\.so\.3 /.test(l) && l.includes('"SSL_read_ex"')));
+    assert.ok(!attached.some((l) => l.includes('path=/usr/bin/curl ')), 'curl links libssl, it is no OpenSSL itself');
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_responses_unmatched_total'), 0);
   });
 });

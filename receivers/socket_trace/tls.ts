@@ -50,7 +50,9 @@ export interface TlsAttacherOptions {
 }
 
 interface FileState {
-  /** undefined: no OpenSSL there (or not readable); else the links attached. */
+  /** It exports the OpenSSL functions. */
+  openssl?: boolean;
+  /** The links attached (none: not OpenSSL, or the attachment failed). */
   links?: Link[];
 }
 
@@ -107,7 +109,7 @@ export class TlsAttacher {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
         if (this.#stopped) return;
-        if (this.lookAt(pid) === 'gone') return;
+        if (this.lookAt(pid) !== 'none') return; // gone, or its OpenSSL found (attached now or before)
         look(i + 1);
       }, Math.max(0, start + delay - Date.now()));
       timer.unref();
@@ -131,13 +133,16 @@ export class TlsAttacher {
     }
   }
 
-  /** Attaches to the OpenSSL files process `pid` maps and has not been attached yet. */
-  lookAt(pid: number): 'gone' | 'seen' {
+  /**
+   * Attaches to the OpenSSL files process `pid` maps and has not been attached yet. Says whether
+   * the process is gone, uses OpenSSL (attached now or before), or shows none yet.
+   */
+  lookAt(pid: number): 'gone' | 'openssl' | 'none' {
     const proc = `${this.#proc}/${pid}`;
     const maps = readSmall(`${proc}/maps`);
     if (maps === undefined) return 'gone';
     // the executable: through /proc/PID/exe, the very file, whatever mount namespace it lives in
-    this.#consider(`${proc}/exe`, () => readlinkSafe(`${proc}/exe`) ?? `${proc}/exe`, 'executable', pid);
+    let found = this.#consider(`${proc}/exe`, () => readlinkSafe(`${proc}/exe`) ?? `${proc}/exe`, 'executable', pid);
     // libssl.so*, through /proc/PID/map_files/<range>: the mapped file itself (an upgraded library
     // that replaced it on disk is another file)
     let at = maps.indexOf('/libssl.so');
@@ -146,15 +151,18 @@ export class TlsAttacher {
       const lineEnd = maps.indexOf('\n', at);
       const line = maps.slice(lineStart, lineEnd < 0 ? maps.length : lineEnd);
       const m = /^([0-9a-f]+-[0-9a-f]+) \S+ \S+ \S+ \d+\s+(\/.*\/libssl\.so[^/]*)$/.exec(line);
-      if (m) this.#consider(`${proc}/map_files/${m[1]}`, () => m[2]!.replace(/ \(deleted\)$/, ''), 'library', pid);
+      if (m && this.#consider(`${proc}/map_files/${m[1]}`, () => m[2]!.replace(/ \(deleted\)$/, ''), 'library', pid)) found = true;
       at = lineEnd < 0 ? -1 : maps.indexOf('/libssl.so', lineEnd);
     }
-    return 'seen';
+    return found ? 'openssl' : 'none';
   }
 
-  #consider(path: string, name: () => string, kind: TlsTarget['kind'], pid: number): void {
+  /** Attaches to the file if it is OpenSSL and new; returns whether it is OpenSSL (attached or failed, now or before). */
+  #consider(path: string, name: () => string, kind: TlsTarget['kind'], pid: number): boolean {
     const key = fileKey(path);
-    if (key === undefined || this.#files.has(key)) return;
+    if (key === undefined) return false;
+    const known = this.#files.get(key);
+    if (known) return known.openssl === true;
     const state: FileState = {};
     this.#files.set(key, state);
     let offsets: Map<TlsFunction, number> | undefined;
@@ -162,9 +170,10 @@ export class TlsAttacher {
       offsets = tlsFunctionOffsets(path);
     } catch {
       this.#files.delete(key); // gone meanwhile, or unreadable now: another look may do better
-      return;
+      return false;
     }
-    if (!offsets) return;
+    if (!offsets) return false;
+    state.openssl = true;
     const links: Link[] = [];
     try {
       for (const [fn, offset] of offsets) {
@@ -175,11 +184,12 @@ export class TlsAttacher {
       for (const l of links) l.destroy();
       this.failedFiles++;
       this.#o.failed?.(name(), err as Error);
-      return;
+      return true;
     }
     state.links = links;
     this.attachedFiles++;
     this.#o.attached?.({ path: name(), kind, functions: [...offsets.keys()], pid });
+    return true;
   }
 
   /** Uprobe links attached now. */
