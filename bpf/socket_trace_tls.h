@@ -39,7 +39,7 @@ struct tls_thread {
 	__u8 op;           /* TLS_OP_* */
 	__u8 ex;           /* an _ex call (returns 1, the count through count_ptr) */
 	__u8 other_io;     /* the call moved bytes on a socket that is not traced: its plaintext is not ours */
-	__u8 _pad;
+	__u8 nested;       /* SSL_do_handshake calls made inside the call (OpenSSL builds that do): their returns are not its */
 };
 
 struct {
@@ -211,6 +211,11 @@ static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u8
 
 	if (!t)
 		return 0;
+	if (t->ssl == ssl && op == TLS_OP_HANDSHAKE) {
+		t->nested++; /* the handshake an SSL_read/SSL_write runs: the outer call goes on */
+		return 0;
+	}
+	t->nested = 0;
 	t->ssl = ssl;
 	t->buf = buf;
 	t->count_ptr = count_ptr;
@@ -259,6 +264,10 @@ int BPF_KRETPROBE(tls_return, long rc)
 
 	if (!t || !t->ssl)
 		return 0;
+	if (t->nested) {
+		t->nested--;
+		return 0;
+	}
 	__u64 ssl = t->ssl;
 	__u8 op = t->op;
 
