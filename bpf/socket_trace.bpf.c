@@ -67,6 +67,7 @@ const volatile __u16 ports[ST_FILTER_MAX] = {};
 const volatile __u32 n_exes = 0;            /* keep processes whose executable's base name is listed */
 const volatile char exes[ST_FILTER_MAX][ST_EXE_LEN] = {};
 const volatile __u64 wakeup_bytes = 65536;  /* wake user space up once the ring holds this much */
+const volatile __u32 tls_enabled = 0;       /* 1: TLS connections are followed through the TLS probes (socket_trace_tls.h) */
 
 /* ---- maps ---------------------------------------------------------------------------------- */
 struct {
@@ -525,38 +526,15 @@ struct data_call {
 	__u32 via;       /* VIA_* */
 };
 
-static __noinline int on_data(struct data_call *call, __u32 dir)
+/*
+ * Copies a call's payload into s (its head, and when longer than capture_bytes its last bytes)
+ * and fills the record header's payload and time fields; finish() completes and sends it.
+ */
+static __noinline void capture(struct data_call *call, struct data_scratch *s, __u32 dir)
 {
 	__s64 ret = call->ret;
 	__u64 ptr = call->ptr;
 	__u32 via = call->via;
-
-	if (ret <= 0)
-		return 0;
-	__u32 fd = call->fd;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct st_conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
-
-	if (!process_wanted(key.tgid))
-		return 0;
-	__u64 start = process_start();
-	struct st_conn *c = bpf_map_lookup_elem(&conns, &key);
-
-	if (c && c->start_time != start)
-		c = NULL; /* left by a process that is gone: replaced below */
-	if (!c) {
-		c = track(&key, ST_ROLE_UNKNOWN, start);
-		if (!c)
-			return 0;
-	}
-	if (c->protocol == ST_PROTO_NONE)
-		return 0;
-	__u64 position = __sync_fetch_and_add(&c->bytes[dir & 1], ret);
-	__u32 zero = 0;
-	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-
-	if (!s)
-		return 0;
 	__u32 want = ret < capture_bytes ? ret : capture_bytes;
 	__u32 head = 0, tail = 0;
 	__u8 flags = 0;
@@ -579,7 +557,43 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 	if (head > ST_CAPTURE_MAX)
 		head = ST_CAPTURE_MAX;
 	asm volatile("%0 &= %1" : "+r"(head) : "i"(2 * ST_CAPTURE_MAX - 1));
+	/* the end of a plain buffer: where terminators are (ReadyForQuery, EOF packets, last chunk) */
+	if ((__u64)ret > head && via == VIA_BUF) {
+		__u64 t = (__u64)ret - head;
 
+		if (t > ST_TAIL_MAX)
+			t = ST_TAIL_MAX;
+		asm volatile("%0 &= %1" : "+r"(t) : "i"(2 * ST_TAIL_MAX - 1));
+		if (bpf_probe_read_user(s->data + head, t, (const void *)(ptr + ret - t)) == 0) {
+			tail = t;
+			flags |= ST_DATA_TAIL;
+		}
+	}
+	s->hdr.kind = ST_EV_DATA;
+	s->hdr.direction = dir;
+	s->hdr.flags = flags;
+	s->hdr._pad0 = 0;
+	s->hdr.ts_exit = bpf_ktime_get_ns();
+	s->hdr.ts_enter = call->ts_enter ? call->ts_enter : s->hdr.ts_exit;
+	s->hdr.bytes = ret;
+	s->hdr.head_len = head;
+	s->hdr.tail_len = tail;
+}
+
+/*
+ * Sends a captured payload of connection c: sniffs the protocol while it is unknown, sends the
+ * open record first, then the data record with its stream position. s is the per-CPU scratch or a
+ * record that waited in tls_pending.
+ */
+static __noinline int finish(struct st_conn *c, struct st_conn_key *key, struct data_scratch *s)
+{
+	__u32 dir = s->hdr.direction & 1;
+	__u32 head = s->hdr.head_len;
+	__u32 tail = s->hdr.tail_len;
+	__u32 ret = s->hdr.bytes;
+	__u64 position = __sync_fetch_and_add(&c->bytes[dir], ret);
+
+	asm volatile("%0 &= %1" : "+r"(head) : "i"(2 * ST_CAPTURE_MAX - 1));
 	if (c->protocol == ST_PROTO_UNKNOWN) {
 		if (!head || !sniff(c, s->data, head, dir)) {
 			if (head && ++c->sniffs >= ST_SNIFF_TRIES) {
@@ -588,47 +602,75 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 			}
 			return 0;
 		}
-		flags |= ST_DATA_SNIFFED;
+		s->hdr.flags |= ST_DATA_SNIFFED;
 	}
 	if (!(c->flags & ST_CONN_OPEN_SENT)) {
-		if (!send_open(c, &key))
+		if (!send_open(c, key))
 			return 0; /* counted in events_lost; the next payload tries again */
 		c->flags |= ST_CONN_OPEN_SENT;
 	}
-	if ((__u64)ret > head && via != VIA_NONE) {
+	if (ret > head && !(s->hdr.flags & ST_DATA_NO_COPY))
 		bpfcol_count(&truncated, 1);
-		/* the end of a plain buffer: where terminators are (ReadyForQuery, EOF packets, last chunk) */
-		if (via == VIA_BUF && (__u64)ret - head >= 1) {
-			__u64 t = (__u64)ret - head;
-
-			if (t > ST_TAIL_MAX)
-				t = ST_TAIL_MAX;
-			asm volatile("%0 &= %1" : "+r"(t) : "i"(2 * ST_TAIL_MAX - 1));
-			if (bpf_probe_read_user(s->data + head, t, (const void *)(ptr + ret - t)) == 0) {
-				tail = t;
-				flags |= ST_DATA_TAIL;
-			}
-		}
-	}
-	s->hdr.kind = ST_EV_DATA;
-	s->hdr.direction = dir;
-	s->hdr.flags = flags;
-	s->hdr._pad0 = 0;
-	s->hdr.tgid = key.tgid;
+	s->hdr.tgid = key->tgid;
 	s->hdr.conn_id = c->id;
-	s->hdr.ts_exit = bpf_ktime_get_ns();
-	s->hdr.ts_enter = call->ts_enter ? call->ts_enter : s->hdr.ts_exit;
 	s->hdr.position = position;
-	s->hdr.bytes = ret;
-	s->hdr.head_len = head;
-	s->hdr.tail_len = tail;
-	s->hdr.tid = (__u32)pid_tgid;
+	s->hdr.tid = (__u32)bpf_get_current_pid_tgid();
 	asm volatile("%0 &= %1" : "+r"(tail) : "i"(2 * ST_TAIL_MAX - 1));
 	__u64 size = sizeof(s->hdr) + head + tail;
 	/* as bpfcol_ringbuf_output, with the wake-up policy */
 	if (bpf_ringbuf_output(&events, s, size, ring_flags()))
 		bpfcol_count(&events_lost, 1);
 	return 0;
+}
+
+static __always_inline struct data_scratch *scratch_buf(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* The TLS part (uprobes on OpenSSL, exec records): it uses capture() and finish(). */
+#include "socket_trace_tls.h"
+
+static __noinline int on_data(struct data_call *call, __u32 dir)
+{
+	if (call->ret <= 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct st_conn_key key = { .tgid = pid_tgid >> 32, .fd = call->fd };
+
+	if (!process_wanted(key.tgid))
+		return 0;
+	__u64 start = process_start();
+	struct st_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c && c->start_time != start)
+		c = NULL; /* left by a process that is gone: replaced below */
+	if (!c) {
+		c = track(&key, ST_ROLE_UNKNOWN, start);
+		if (!c)
+			return 0;
+	}
+	if (c->protocol == ST_PROTO_NONE) {
+		if (tls_enabled && c->sk)
+			tls_untraced_io(dir);
+		return 0;
+	}
+	if (c->flags & ST_CONN_TLS) {
+		tls_ciphertext(c, &key, dir); /* its plaintext comes from the TLS probes */
+		return 0;
+	}
+	struct data_scratch *s = scratch_buf();
+
+	if (!s)
+		return 0;
+	capture(call, s, dir);
+	if (c->protocol == ST_PROTO_UNKNOWN && tls_enabled && tls_record(c, s, dir)) {
+		tls_ciphertext(c, &key, dir);
+		return 0;
+	}
+	return finish(c, &key, s);
 }
 
 static __noinline int on_new_socket(__u32 fd, __u8 role)

@@ -47,6 +47,7 @@
 #define ST_DATA_TAIL 1       /* tail_len bytes of the payload's end follow the head */
 #define ST_DATA_SNIFFED 2    /* the connection's protocol was recognised in this payload */
 #define ST_DATA_NO_COPY 4    /* bytes moved by sendfile/splice: counted, never captured */
+#define ST_DATA_TLS 8        /* plaintext from the TLS library's probes (SSL_read/SSL_write), not a syscall's bytes */
 
 struct st_open_event {
 	__u8 kind;           /* ST_EV_OPEN */
@@ -102,6 +103,7 @@ struct st_conn_key {
 };
 
 #define ST_CONN_OPEN_SENT 1  /* the ST_EV_OPEN record went out */
+#define ST_CONN_TLS 2        /* its bytes are TLS records: the plaintext comes from the TLS probes, the ciphertext is never sent */
 
 struct st_conn {
 	__u64 id;            /* st_open_event.conn_id */
@@ -121,5 +123,14 @@ struct st_conn {
 	__u8 laddr[16];
 	__u8 raddr[16];
 };                           /* 96 bytes */
+
+/* ---- TLS (bpf/socket_trace_tls.h): processes started, for the user-space attacher ---------- */
+#define ST_EV_EXEC 1
+
+struct st_exec_event {
+	__u8 kind;           /* ST_EV_EXEC (ring tls_execs) */
+	__u8 _pad0[3];
+	__u32 tgid;          /* the process that called execve (its new image) */
+};                           /* 8 bytes */
 
 #endif /* BPFCOL_SOCKET_TRACE_H */

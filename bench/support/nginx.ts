@@ -21,7 +21,8 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export async function startNginx(dir: string, port: number): Promise<ChildProcess> {
+/** tls: serve HTTPS with this certificate and key (PEM files). */
+export async function startNginx(dir: string, port: number, options: { tls?: { certificate: string; key: string } } = {}): Promise<ChildProcess> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -40,8 +41,8 @@ http {
   scgi_temp_path ${dir};
   keepalive_requests 10000000;
   server {
-    listen 127.0.0.1:${port};
-    location / { return 200 "hello from nginx\\n"; }
+    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};
+${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};\n` : ''}    location / { return 200 "hello from nginx\\n"; }
   }
 }
 `,
@@ -71,6 +72,8 @@ export interface WrkOptions {
   /** A wrk Lua script (rate limiting). */
   script?: string;
   path?: string;
+  /** https: wrk speaks TLS (it links OpenSSL). */
+  scheme?: 'http' | 'https';
 }
 
 const UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -78,7 +81,7 @@ const UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
 export function wrk(port: number, o: WrkOptions): WrkResult {
   const headers = o.close ? ['-H', 'Connection: close'] : [];
   const script = o.script ? ['-s', o.script] : [];
-  const [cmd, args] = onCpu(1, 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...headers, ...script, `http://127.0.0.1:${port}${o.path ?? '/'}`]);
+  const [cmd, args] = onCpu(1, 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...headers, ...script, `${o.scheme ?? 'http'}://127.0.0.1:${port}${o.path ?? '/'}`]);
   // bash's `times` prints the CPU its children used: wrk's, with the kernel's work in its syscalls.
   const quoted = [cmd, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
   const r = spawnSync('bash', ['-c', `${quoted}; status=$?; times; exit $status`], { encoding: 'utf8' });

@@ -20,6 +20,7 @@ describe('socket_trace config', () => {
     assert.deepEqual(c.privacy, { http_request_headers: [], http_response_headers: [], url_query: 'none', keep_literals: false });
     assert.equal(c.request_timeout, 120_000);
     assert.deepEqual(c.kernel, { ring_buffer_bytes: 8 << 20, max_connections: 65536, wakeup_bytes: 65536 });
+    assert.deepEqual(c.tls, { enabled: true, attach_wait: 3000, rescan_interval: 30_000 });
     assert.deepEqual(privacyWidenings(c.privacy), []);
   });
 

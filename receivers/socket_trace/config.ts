@@ -95,6 +95,17 @@ export const socketTraceConfigSchema = z.strictObject({
       wakeup_bytes: positiveInt(65536),
     })
     .default({ ring_buffer_bytes: 8 << 20, max_connections: 65536, wakeup_bytes: 65536 }),
+  /** TLS: OpenSSL's SSL_read/SSL_write plaintext through uprobes (receivers/socket_trace/tls.ts). */
+  tls: z
+    .strictObject({
+      /** Attach the uprobes to every libssl.so* mapped and every executable exporting SSL_write/SSL_read. */
+      enabled: z.boolean({ error: 'expected true or false' }).default(true),
+      /** How long a process is looked at after its exec for OpenSSL being mapped (0s: execs are not followed). */
+      attach_wait: duration('3s'),
+      /** How often every process is looked at again (libraries loaded later with dlopen; 0s: never). */
+      rescan_interval: duration('30s'),
+    })
+    .default({ enabled: true, attach_wait: 3000, rescan_interval: 30_000 }),
 });
 
 export type SocketTraceConfig = z.infer<typeof socketTraceConfigSchema>;

@@ -10,8 +10,9 @@ import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
 import type { SocketTraceConfig } from './config.ts';
-import { Conn, ConnKey, EXE_LEN, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
+import { Conn, ConnKey, EV_EXEC, EXE_LEN, ExecEvent, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
 import type { ProtocolName } from './protocols/types.ts';
+import { TLS_PROGRAMS } from './tls.ts';
 
 /** Tracepoints whose presence says the raw syscall tracepoints exist (raw attach needs no tracefs). */
 export const KERNEL_TRACEPOINTS = ['raw_syscalls/sys_enter', 'raw_syscalls/sys_exit'];
@@ -78,6 +79,7 @@ function openRetrying(path: string, options: OpenOptions): BpfObject {
 export class SocketTraceKernel {
   readonly object: BpfObject;
   #ring: RingBuffer | undefined;
+  #execs: RingBuffer | undefined;
 
   private constructor(object: BpfObject) {
     this.object = object;
@@ -99,8 +101,11 @@ export class SocketTraceKernel {
         n_exes: executables.length,
         exes: names(executables, FILTER_MAX, EXE_LEN),
         wakeup_bytes: BigInt(config.kernel.wakeup_bytes),
+        tls_enabled: config.tls.enabled ? 1 : 0,
       },
       maxEntries: { events: config.kernel.ring_buffer_bytes, conns: config.kernel.max_connections },
+      // TLS: the uprobe programs load only when used (the attacher attaches them file by file)
+      autoload: config.tls.enabled ? {} : Object.fromEntries(TLS_PROGRAMS.map((p) => [p, false])),
     });
     try {
       for (const [name, layout] of Object.entries(LAYOUTS)) object.checkLayout(name, layout);
@@ -112,6 +117,7 @@ export class SocketTraceKernel {
       }
       object.program('on_sys_enter').attachRawTracepoint('sys_enter');
       object.program('on_sys_exit').attachRawTracepoint('sys_exit');
+      if (config.tls.enabled && config.tls.attach_wait > 0) object.program('tls_on_exec').attachRawTracepoint('sched_process_exec');
     } catch (err) {
       object.close();
       throw err;
@@ -122,6 +128,27 @@ export class SocketTraceKernel {
   /** Delivers ring records to onBatch, one call per wake-up. */
   start(onBatch: (batch: RingBatch) => void): void {
     this.#ring ??= new RingBuffer(this.object, 'events', onBatch, { safetyIntervalMs: SAFETY_DRAIN_MS, batchBytes: 4 << 20 });
+  }
+
+  /** TLS: delivers the pids of processes that exec'd (the tls_execs ring). */
+  startExecs(onExec: (pid: number) => void): void {
+    this.#execs ??= new RingBuffer(this.object, 'tls_execs', (batch) => {
+      batch.forEach((view, offset, length) => {
+        if (length >= ExecEvent.size && view.getUint8(offset) === EV_EXEC) onExec(view.getUint32(offset + 4, true));
+      });
+    });
+  }
+
+  /** TLS: plaintext the probes could not put on a connection, by reason (bpf/socket_trace_tls.h tls_unattributed). */
+  tlsUnattributed(): { read: bigint; replaced: bigint; pendingFull: bigint } {
+    const map = this.object.map('tls_unattributed');
+    const at = (i: number): bigint => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(i);
+      const values = map.lookupPerCpu(key) ?? [];
+      return values.reduce((a: bigint, v: Buffer) => a + v.readBigUInt64LE(0), 0n);
+    };
+    return { read: at(0), replaced: at(1), pendingFull: at(2) };
   }
 
   /** Consumes what the ring holds now. */
@@ -182,6 +209,8 @@ export class SocketTraceKernel {
   close(): void {
     this.#ring?.stop();
     this.#ring = undefined;
+    this.#execs?.stop();
+    this.#execs = undefined;
     this.object.close();
   }
 }

@@ -21,6 +21,8 @@ export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, NONE:
 export const DATA_TAIL = 1;
 export const DATA_SNIFFED = 2;
 export const DATA_NO_COPY = 4;
+/** Plaintext from the TLS library's probes (SSL_read/SSL_write), not a syscall's bytes. */
+export const DATA_TLS = 8;
 
 /** Bounds compiled into the program. */
 export const CAPTURE_MAX = 8192;
@@ -103,10 +105,15 @@ export const Conn = defineStruct({
   raddr: ['u8', 16],
 });
 
+// TLS (bpf/socket_trace_tls.h): mirrors struct st_exec_event, the records of the tls_execs ring.
+export const EV_EXEC = 1;
+export const ExecEvent = defineStruct({ kind: 'u8', _pad0: ['u8', 3], tgid: 'u32' });
+
 export const LAYOUTS = {
   st_open_event: OpenEvent,
   st_data_event: DataEvent,
   st_close_event: CloseEvent,
   st_conn_key: ConnKey,
   st_conn: Conn,
+  st_exec_event: ExecEvent,
 } as const;

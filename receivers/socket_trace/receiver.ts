@@ -11,7 +11,7 @@ import { KernelClock } from './clock.ts';
 import type { SocketTraceConfig } from './config.ts';
 import type { TracedConnection } from './connection.ts';
 import { type KernelLosses, SocketTraceKernel, missingKernelFeatures } from './kernel.ts';
-import { DATA_TAIL, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
 import { privacyWidenings } from './privacy.ts';
 import { ProcessResources } from './processes.ts';
 import type { Exchange, PrivacyOptions, ProtocolName } from './protocols/types.ts';
@@ -20,8 +20,11 @@ import { SpanQueue } from './span-queue.ts';
 import { buildSpan, exchangeTimes } from './spans.ts';
 import type { Segment } from './stream.ts';
 import { ConnectionTracker, type ProtocolStats } from './tracker.ts';
+import { TlsAttacher } from './tls.ts';
 
 const HOUSEKEEPING_MS = 5_000;
+/** Marks spans whose bytes came decrypted from the TLS probes (the semantic conventions' tls.established). */
+const TLS_ESTABLISHED = { key: 'tls.established', value: { boolValue: true } };
 /** Header of a data record (struct st_data_event). */
 const DATA_HEADER = 56;
 
@@ -35,13 +38,15 @@ export class SocketTraceReceiver implements Component {
   readonly #queue: SpanQueue;
   readonly #metrics: RequestMetrics;
   readonly #tracker: ConnectionTracker;
-  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped', Counter>;
+  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped' | 'tlsUnattributed', Counter>;
   #clock: KernelClock | undefined;
   #kernel: SocketTraceKernel | undefined;
+  #tls: TlsAttacher | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
   #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n };
+  #lastTls = { read: 0n, replaced: 0n, pendingFull: 0n };
   #reported = new Map<string, number>();
   #records = 0;
   #spans = false;
@@ -70,7 +75,9 @@ export class SocketTraceReceiver implements Component {
       exchanges: t.counter('receiver_socket_trace_requests', 'Request/response pairs traced', '{requests}'),
       records: t.counter('receiver_socket_trace_records', 'Records received from the kernel', '{records}'),
       recordsDropped: t.counter('receiver_socket_trace_records_dropped', 'Records dropped in user space (reason=unknown_connection: its open record was lost)', '{records}'),
+      tlsUnattributed: t.counter('receiver_socket_trace_tls_unattributed', 'TLS plaintext the probes could not put on a connection (reason=read_unbound: an SSL_read with no connection known; write_replaced: an SSL_write waiting for its connection replaced by the next; pending_full: no room to wait)', '{calls}'),
     };
+    t.gauge('receiver_socket_trace_tls_files', 'Files (libssl.so*, executables with OpenSSL linked in) the TLS probes are attached to', () => this.#tls?.attachedFiles ?? 0, '{files}');
     t.gauge('receiver_socket_trace_connections', 'Connections being parsed', () => this.#tracker.size, '{connections}');
     t.gauge('receiver_socket_trace_spans_queued', 'Spans waiting for the traces pipeline', () => this.#queue.length, '{spans}');
     this.#queue = new SpanQueue({
@@ -124,6 +131,7 @@ export class SocketTraceReceiver implements Component {
       this.#kernel = undefined;
       throw err;
     }
+    if (config.tls.enabled) await this.#startTls(this.#kernel);
     this.#queue.start();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
@@ -139,6 +147,29 @@ export class SocketTraceReceiver implements Component {
       spans,
       metrics,
     });
+  }
+
+  /** TLS: attaches the OpenSSL uprobes to what runs now, then to what starts (execs) and what rescans find. */
+  async #startTls(kernel: SocketTraceKernel): Promise<void> {
+    const { logger } = this.#settings;
+    const tls = new TlsAttacher({
+      object: kernel.object,
+      attachWaitMs: this.#config.tls.attach_wait,
+      rescanIntervalMs: this.#config.tls.rescan_interval,
+      attached: (t) => logger.info('socket_trace TLS probes attached', { path: t.path, kind: t.kind, functions: t.functions, pid: t.pid }),
+      failed: (path, err) => logger.warn('socket_trace TLS probes could not attach', { path, error: err.message }),
+    });
+    this.#tls = tls;
+    try {
+      if (this.#config.tls.attach_wait > 0) kernel.startExecs((pid) => tls.exec(pid));
+      await tls.start();
+    } catch (err) {
+      tls.stop();
+      this.#tls = undefined;
+      kernel.close();
+      this.#kernel = undefined;
+      throw err;
+    }
   }
 
   #warnWidenings(): void {
@@ -196,7 +227,7 @@ export class SocketTraceReceiver implements Component {
     };
     if (view.getUint8(at + 2) & DATA_TAIL && tailLen > 0) segment.tail = bytes.subarray(at + DATA_HEADER + headLen, at + DATA_HEADER + headLen + tailLen);
     const connId = view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 4294967296;
-    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment);
+    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment, (view.getUint8(at + 2) & DATA_TLS) !== 0);
   }
 
   #onExchange(c: TracedConnection, e: Exchange<unknown, unknown>): void {
@@ -204,6 +235,7 @@ export class SocketTraceReceiver implements Component {
     if (!clock) return;
     const server = c.info.role === 'server';
     const d = c.protocol.describe(e, c.info, this.#privacy);
+    if (c.info.tls) d.attributes.push(TLS_ESTABLISHED);
     const times = exchangeTimes(e, server);
     const id = c.identity;
     const resource = (c.resource ??= this.#processes.get(id.tgid, id.startTime, id.comm, id.cgroupId));
@@ -248,6 +280,14 @@ export class SocketTraceReceiver implements Component {
       add(this.#counters.truncated, now.truncated, last.truncated);
       add(this.#counters.ignored, now.ignored, last.ignored);
       this.#lastLosses = now;
+      if (this.#config.tls.enabled) {
+        const tls = kernel.tlsUnattributed();
+        const before = this.#lastTls;
+        add(this.#counters.tlsUnattributed, tls.read, before.read, { reason: 'read_unbound' });
+        add(this.#counters.tlsUnattributed, tls.replaced, before.replaced, { reason: 'write_replaced' });
+        add(this.#counters.tlsUnattributed, tls.pendingFull, before.pendingFull, { reason: 'pending_full' });
+        this.#lastTls = tls;
+      }
     }
     const delta = (name: string, value: number, c: Counter, attrs?: Record<string, string>) => {
       const before = this.#reported.get(name) ?? 0;
@@ -287,6 +327,7 @@ export class SocketTraceReceiver implements Component {
   async #stop(): Promise<void> {
     clearInterval(this.#housekeeping);
     clearInterval(this.#metricsTimer);
+    this.#tls?.stop(); // no new attachments while draining (the links go with the object)
     const kernel = this.#kernel;
     if (!kernel) return;
     try {
@@ -297,6 +338,8 @@ export class SocketTraceReceiver implements Component {
       await this.#metricsInFlight;
       if (this.#metricsOn) await this.#emitMetrics();
     } finally {
+      this.#tls?.stop();
+      this.#tls = undefined;
       kernel.close();
       this.#kernel = undefined;
     }

@@ -68,12 +68,14 @@ export class ConnectionTracker {
     this.#onOpen?.(c);
   }
 
-  data(connId: number, direction: Direction, segment: Segment): void {
+  /** `tls`: the record's bytes are plaintext from the TLS probes (the connection is HTTPS...). */
+  data(connId: number, direction: Direction, segment: Segment, tls = false): void {
     const c = this.#conns.get(connId);
     if (!c) {
       this.stats.unknownConnection++;
       return;
     }
+    if (tls) c.info.tls = true;
     if (c.stopped) return;
     if (!c.onData(direction, segment)) {
       this.stats.stopped++;

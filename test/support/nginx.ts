@@ -11,7 +11,12 @@ export interface NginxServer {
   stop(): Promise<void>;
 }
 
-export async function startNginx(dir: string, port: number, locations: string): Promise<NginxServer> {
+export interface NginxOptions {
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { certificate: string; key: string };
+}
+
+export async function startNginx(dir: string, port: number, locations: string, options: NginxOptions = {}): Promise<NginxServer> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -30,8 +35,8 @@ http {
   scgi_temp_path ${dir};
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port};
-${locations}
+    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};
+${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};\n` : ''}${locations}
   }
 }
 `,

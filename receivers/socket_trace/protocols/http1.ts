@@ -479,11 +479,12 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   const errorType = status !== undefined && status >= errorLimit ? String(status) : undefined;
   const hostHeader = splitHost(req.host ?? target.host);
   const serverAddress = hostHeader.host || c.serverAddress;
-  const serverPort = hostHeader.host ? (hostHeader.port ?? 80) : c.serverPort;
+  const scheme = c.tls ? 'https' : 'http';
+  const serverPort = hostHeader.host ? (hostHeader.port ?? (c.tls ? 443 : 80)) : c.serverPort;
   let query: string | undefined;
   if (target.query !== undefined && privacy.urlQuery !== 'none') query = privacy.urlQuery === 'full' ? target.query : redactQuery(target.query);
   if (server) {
-    a.str('url.path', target.path).str('url.query', query).common('url.scheme', 'http');
+    a.str('url.path', target.path).str('url.query', query).common('url.scheme', scheme);
     a.common('server.address', serverAddress).int('server.port', serverPort);
     a.common('client.address', c.clientAddress);
     a.common('network.peer.address', c.peerAddress).int('network.peer.port', c.peerPort);
@@ -492,8 +493,8 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   } else {
     // The authority as the client wrote it (Host), else the address it connected to.
     const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
-    const authority = req.host ?? target.host ?? `${bracket(c.serverAddress ?? 'localhost')}${c.serverPort !== undefined && c.serverPort !== 80 ? `:${c.serverPort}` : ''}`;
-    a.str('url.full', `http://${authority}${target.path}${query !== undefined ? `?${query}` : ''}`);
+    const authority = req.host ?? target.host ?? `${bracket(c.serverAddress ?? 'localhost')}${c.serverPort !== undefined && c.serverPort !== (c.tls ? 443 : 80) ? `:${c.serverPort}` : ''}`;
+    a.str('url.full', `${scheme}://${authority}${target.path}${query !== undefined ? `?${query}` : ''}`);
     addServerAndPeer(a, { ...c, serverAddress, serverPort });
   }
   a.int('http.response.status_code', status);
@@ -504,7 +505,7 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   a.common('error.type', errorType);
   const metricAttributes = () => {
     const m = new Attrs().common('http.request.method', method).int('http.response.status_code', status).common('network.protocol.version', req.version);
-    if (server) m.common('url.scheme', 'http');
+    if (server) m.common('url.scheme', scheme);
     else m.common('server.address', serverAddress).int('server.port', serverPort);
     return m.common('error.type', errorType).list;
   };
@@ -514,7 +515,7 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
     metric: {
       name: server ? 'http.server.request.duration' : 'http.client.request.duration',
       attributes: metricAttributes,
-      key: `${method}|${status}|${req.version}|${server ? '' : `${serverAddress}|${serverPort}`}`,
+      key: `${method}|${status}|${req.version}|${server ? scheme : `${serverAddress}|${serverPort}`}`,
     },
   };
   if (errorType) d.error = { type: errorType };

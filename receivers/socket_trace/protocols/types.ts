@@ -84,6 +84,8 @@ export interface ConnectionInfo {
   /** 'tcp' or 'unix' */
   transport: 'tcp' | 'unix';
   networkType?: 'ipv4' | 'ipv6';
+  /** Its bytes came from the TLS library's probes (decrypted): https, `tls.established`. */
+  tls?: boolean;
 }
 
 export interface PrivacyOptions {
