@@ -10,7 +10,7 @@ import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
 import type { SocketTraceConfig } from './config.ts';
-import { Conn, ConnKey, EXE_LEN, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
+import { CONN_DGRAM, Conn, ConnKey, EXE_LEN, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
 import type { ProtocolName } from './protocols/types.ts';
 
 /** Tracepoints whose presence says the raw syscall tracepoints exist (raw attach needs no tracefs). */
@@ -21,6 +21,7 @@ const PROTOCOL_BITS: Record<ProtocolName, number> = {
   postgresql: KernelProtocol.POSTGRES,
   mysql: KernelProtocol.MYSQL,
   redis: KernelProtocol.REDIS,
+  dns: KernelProtocol.DNS,
 };
 
 /** How often the ring is drained even when the kernel did not wake us (it wakes us only past wakeup_bytes). */
@@ -58,6 +59,8 @@ export interface KernelLosses {
   truncated: bigint;
   /** Connections that matched no enabled protocol (not a loss: never traced). */
   ignored: bigint;
+  /** Messages of a sendmmsg/recvmmsg beyond the 16 the kernel records per call. */
+  mmsgUncaptured: bigint;
 }
 
 /**
@@ -99,6 +102,8 @@ export class SocketTraceKernel {
         n_exes: executables.length,
         exes: names(executables, FILTER_MAX, EXE_LEN),
         wakeup_bytes: BigInt(config.kernel.wakeup_bytes),
+        n_dns_ports: config.dns.ports.length,
+        dns_ports: u16Array(config.dns.ports, FILTER_MAX),
       },
       maxEntries: { events: config.kernel.ring_buffer_bytes, conns: config.kernel.max_connections },
     });
@@ -131,7 +136,7 @@ export class SocketTraceKernel {
 
   losses(): KernelLosses {
     const c = (name: string) => readCounter(this.object.map(name));
-    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns') };
+    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns'), mmsgUncaptured: c('mmsg_uncaptured') };
   }
 
   /** Entries in the connection table. */
@@ -152,6 +157,7 @@ export class SocketTraceKernel {
       const c = Conn.decode(raw);
       if (c.id !== connId) return;
       c.protocol = KernelProtocol.NONE;
+      c.flags &= ~CONN_DGRAM; // a UDP socket: the datagram path stops too
       map.update(key, Conn.encode(c), 'exist');
     } catch {
       // closed meanwhile
