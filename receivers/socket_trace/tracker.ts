@@ -5,7 +5,7 @@ import { connectionInfo } from './addresses.ts';
 import { type ExchangeSink, type ParseStats, TracedConnection } from './connection.ts';
 import { type Direction, type OpenEvent } from './layout.ts';
 import { BY_KERNEL_ID } from './protocols/index.ts';
-import type { PrivacyOptions, ProtocolName } from './protocols/types.ts';
+import type { Peer, PrivacyOptions, ProtocolName } from './protocols/types.ts';
 import type { Segment } from './stream.ts';
 
 export interface ProtocolStats extends ParseStats {
@@ -63,19 +63,22 @@ export class ConnectionTracker {
     const old = this.#conns.get(id);
     if (old) this.#finish(old);
     const identity = { id, tgid: e.tgid, fd: e.fd, startTime: e.start_time, cgroupId: e.cgroup_id, comm: e.comm, openedNs };
-    const c = new TracedConnection(identity, connectionInfo(e), protocol, this.#privacy, this.#statsOf(protocol.name), this.#onExchange);
+    const info = connectionInfo(e);
+    if (protocol.datagrams) info.transport = 'udp';
+    const c = new TracedConnection(identity, info, protocol, this.#privacy, this.#statsOf(protocol.name), this.#onExchange);
     this.#conns.set(id, c);
     this.#onOpen?.(c);
   }
 
-  data(connId: number, direction: Direction, segment: Segment): void {
+  /** One syscall's payload; `peer`: a datagram (a whole message) and its other end. */
+  data(connId: number, direction: Direction, segment: Segment, peer?: Peer): void {
     const c = this.#conns.get(connId);
     if (!c) {
       this.stats.unknownConnection++;
       return;
     }
     if (c.stopped) return;
-    if (!c.onData(direction, segment)) {
+    if (!(peer ? c.onDatagram(direction, segment, peer) : c.onData(direction, segment))) {
       this.stats.stopped++;
       this.#onStop(c);
     }
