@@ -78,7 +78,8 @@ export class ConnectionTracker {
       return;
     }
     if (c.stopped) return;
-    if (!(peer ? c.onDatagram(direction, segment, peer) : c.onData(direction, segment))) {
+    // a datagram protocol's records always carry their peer (one without is dropped, never streamed)
+    if (!(c.protocol.datagrams ? !peer || c.onDatagram(direction, segment, peer) : c.onData(direction, segment))) {
       this.stats.stopped++;
       this.#onStop(c);
     }
