@@ -19,6 +19,13 @@
  *
  * Syscall arguments are read at exit from the task's saved user registers (the kernel leaves
  * them as the process passed them); only the entry time of writes is kept from sys_enter.
+ *
+ * DNS over UDP (when enabled): UDP sockets get an entry too, untraced for the stream path
+ * (protocol NONE: the only check its cost sees) and followed by the datagram path while flagged
+ * ST_CONN_DGRAM (ST_CONN_DNS once recognised). Each datagram is a
+ * whole message: it is sent when its own peer (msg_name / the sockaddr argument, or the connected
+ * socket's peer) or the socket's local port is one of dns_ports, as one record with the peer
+ * after the payload (ST_DATA_PEER). sendmmsg/recvmmsg send one record per message.
  */
 #include "common.h"
 #include "ringbuf.h"
@@ -31,6 +38,8 @@ BPFCOL_LICENSE;
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define IPPROTO_UDP 17
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define MSG_PEEK 2
@@ -51,11 +60,18 @@ BPFCOL_LICENSE;
 #define NR_recvmsg 47
 #define NR_splice 275
 #define NR_accept4 288
+#define NR_recvmmsg 299
+#define NR_sendmmsg 307
 
 /* Payloads looked at before a connection is given up as matching no protocol. */
 #define ST_SNIFF_TRIES 4
 /* iovecs of one readv/writev/recvmsg/sendmsg captured. */
 #define ST_IOV_MAX 16
+/* Messages of one sendmmsg/recvmmsg captured (the rest counted in mmsg_uncaptured). */
+#define ST_MMSG_MAX 16
+/* struct mmsghdr: a struct user_msghdr (56 bytes), then unsigned int msg_len, padded to 64. */
+#define MMSGHDR_SIZE 64
+#define MMSGHDR_LEN_OFF 56
 
 /* ---- configuration (set by user space before load) ---------------------------------------- */
 const volatile __u32 self_tgid = 0;         /* bpfcol itself: never traced */
@@ -68,6 +84,8 @@ const volatile __u32 n_exes = 0;            /* keep processes whose executable's
 const volatile char exes[ST_FILTER_MAX][ST_EXE_LEN] = {};
 const volatile __u64 wakeup_bytes = 65536;  /* wake user space up once the ring holds this much */
 const volatile __u32 tls_enabled = 0;       /* 1: TLS connections are followed through the TLS probes (socket_trace_tls.h) */
+const volatile __u32 n_dns_ports = 1;       /* DNS (ST_PROTO_DNS enabled): UDP datagrams to or from these ports */
+const volatile __u16 dns_ports[ST_FILTER_MAX] = { 53 };
 
 /* ---- maps ---------------------------------------------------------------------------------- */
 struct {
@@ -142,12 +160,14 @@ BPFCOL_RINGBUF(events, 1 << 23);
 BPFCOL_COUNTER(conns_full);          /* connections not tracked: conns map full */
 BPFCOL_COUNTER(truncated);           /* payloads longer than capture_bytes (sent cut) */
 BPFCOL_COUNTER(ignored_conns);       /* connections that matched no enabled protocol (given up, or closed unmatched) */
+BPFCOL_COUNTER(mmsg_uncaptured);     /* messages of a sendmmsg/recvmmsg beyond ST_MMSG_MAX: not recorded */
 
 BPFCOL_BTF_STRUCT(st_open_event);
 BPFCOL_BTF_STRUCT(st_data_event);
 BPFCOL_BTF_STRUCT(st_close_event);
 BPFCOL_BTF_STRUCT(st_conn);
 BPFCOL_BTF_STRUCT(st_conn_key);
+BPFCOL_BTF_STRUCT(st_peer);
 
 static __u64 next_conn_id = 0;
 
@@ -231,8 +251,9 @@ static __always_inline struct file *fd_file(__u32 fd)
 	return f;
 }
 
-/* The struct sock of a TCP (v4/v6) or Unix stream socket fd, or NULL. */
-static __always_inline struct sock *stream_sock(__u32 fd, __u8 *family)
+/* The struct sock of a TCP (v4/v6) or Unix stream socket fd, or (DNS enabled) of a UDP socket
+ * (*dgram set), or NULL. */
+static __always_inline struct sock *traced_sock(__u32 fd, __u8 *family, bool *dgram)
 {
 	struct file *f = fd_file(fd);
 	struct socket *sock;
@@ -243,12 +264,22 @@ static __always_inline struct sock *stream_sock(__u32 fd, __u8 *family)
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
 	sock = (struct socket *)BPF_CORE_READ(f, private_data);
-	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+	if (!sock)
+		return NULL;
+	short type = BPF_CORE_READ(sock, type);
+
+	if (type != SOCK_STREAM && (type != SOCK_DGRAM || !(protocols & ST_PROTO_BIT(ST_PROTO_DNS))))
 		return NULL;
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return NULL;
 	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (type == SOCK_DGRAM) {
+		if ((*family != AF_INET && *family != AF_INET6) || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+			return NULL;
+		*dgram = true;
+		return sk;
+	}
 	if (*family != AF_INET && *family != AF_INET6 && *family != AF_UNIX)
 		return NULL;
 	return sk;
@@ -283,11 +314,13 @@ static __always_inline bool port_listed(__u16 lport, __u16 rport)
 /*
  * Makes the entry of (tgid, fd): a traced connection when fd is a stream socket passing the
  * filters, else an untraced one (protocol NONE) so the next syscall on fd stops at the lookup.
+ * UDP sockets (DNS enabled) are filtered per datagram, by the datagram's own peer.
  */
 static __noinline struct st_conn *track(struct st_conn_key *key, __u8 role, __u64 start)
 {
 	struct st_conn c = {};
-	struct sock *sk = stream_sock(key->fd, &c.family);
+	bool dgram = false;
+	struct sock *sk = traced_sock(key->fd, &c.family, &dgram);
 
 	c.start_time = start;
 	c.ts = bpf_ktime_get_ns();
@@ -307,8 +340,11 @@ static __noinline struct st_conn *track(struct st_conn_key *key, __u8 role, __u6
 			bpf_map_update_elem(&sock_roles, &skey, &role, BPF_ANY); /* LRU */
 		}
 		c.role = role;
-		if (!n_ports || (c.family != AF_UNIX && port_listed(c.lport, c.rport)))
+		if (dgram) {
+			c.flags = ST_CONN_DGRAM; /* protocol stays NONE: see on_dgram */
+		} else if (!n_ports || (c.family != AF_UNIX && port_listed(c.lport, c.rport))) {
 			c.protocol = ST_PROTO_UNKNOWN;
+		}
 	}
 	if (bpfcol_map_update_counted(&conns, key, &c, BPF_ANY, &conns_full))
 		return NULL;
@@ -421,6 +457,83 @@ static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, 
 	return true;
 }
 
+/* How a data syscall hands over its bytes. */
+#define VIA_BUF 0     /* read/write/recvfrom/sendto: (fd, buf) */
+#define VIA_IOV 1     /* readv/writev: (fd, iov, iovcnt) */
+#define VIA_MSG 2     /* recvmsg/sendmsg: (fd, msghdr) */
+#define VIA_NONE 3    /* sendfile/splice: bytes never in user memory */
+
+/* ---- DNS over UDP ------------------------------------------------------------------------------ */
+static __always_inline bool dns_port(__u16 port)
+{
+	for (__u32 i = 0; i < ST_FILTER_MAX; i++) {
+		if (i >= n_dns_ports)
+			break;
+		if (dns_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The peer of one datagram into *peer: the address it was sent to or received from (name: a
+ * user sockaddr, 0 for none), else the connected socket's peer. Whether it is wanted: a DNS port
+ * at either end, and the ports filter passed.
+ */
+static __noinline bool dgram_peer(struct st_conn *c, __u64 name, __u32 via, __u64 ptr, struct st_peer *peer)
+{
+	__u8 sa[24] = {};
+
+	__builtin_memset(peer, 0, sizeof(*peer));
+	if (via == VIA_MSG) {
+		struct user_msghdr msg;
+
+		name = 0;
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)ptr) == 0 && msg.msg_name && msg.msg_namelen >= 8)
+			name = (__u64)msg.msg_name;
+	}
+	if (name && bpf_probe_read_user(sa, sizeof(sa), (const void *)name) == 0 && (sa[0] == AF_INET || sa[0] == AF_INET6) && sa[1] == 0) {
+		peer->family = sa[0];
+		peer->port = ((__u16)sa[2] << 8) | sa[3];
+		if (sa[0] == AF_INET)
+			__builtin_memcpy(peer->addr, sa + 4, 4);
+		else
+			__builtin_memcpy(peer->addr, sa + 8, 16);
+	} else {
+		peer->family = c->family;
+		peer->port = c->rport;
+		__builtin_memcpy(peer->addr, c->raddr, 16);
+	}
+	if (!dns_port(c->lport) && !dns_port(peer->port))
+		return false;
+	return !n_ports || port_listed(c->lport, peer->port);
+}
+
+/* Whether a datagram looks like a DNS message; sets the role (who sends queries) when unknown. */
+static __always_inline bool sniff_dns(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir)
+{
+	__u8 b[12];
+
+	if (n < 12)
+		return false;
+	__builtin_memcpy(b, data, sizeof(b));
+	__u8 opcode = (b[2] >> 3) & 0xf;
+	__u16 qdcount = ((__u16)b[4] << 8) | b[5];
+	bool response = b[2] & 0x80;
+
+	/* QUERY, IQUERY, STATUS, NOTIFY, UPDATE; a question (responses to bad queries may have none) */
+	if (opcode > 5 || opcode == 3 || qdcount > 16 || (!response && qdcount == 0))
+		return false;
+	__u8 role = response == (dir == ST_INGRESS) ? ST_ROLE_CLIENT : ST_ROLE_SERVER;
+
+	if (c->role == ST_ROLE_UNKNOWN)
+		c->role = role;
+	else if (c->role != role)
+		return false;
+	c->flags |= ST_CONN_DNS;
+	return true;
+}
+
 /* ---- records --------------------------------------------------------------------------------- */
 static __always_inline __u64 ring_flags(void)
 {
@@ -452,7 +565,7 @@ static __always_inline void read_unix_path(struct st_open_event *e, struct sock 
 	bpf_probe_read_kernel(e->path, len, &addr->name[0].sun_path);
 }
 
-static __noinline bool send_open(struct st_conn *c, struct st_conn_key *key)
+static __noinline bool send_open(struct st_conn *c, struct st_conn_key *key, __u8 protocol)
 {
 	struct st_open_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
 
@@ -461,7 +574,7 @@ static __noinline bool send_open(struct st_conn *c, struct st_conn_key *key)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->kind = ST_EV_OPEN;
 	e->role = c->role;
-	e->protocol = c->protocol;
+	e->protocol = protocol;
 	e->family = c->family;
 	e->tgid = key->tgid;
 	e->fd = key->fd;
@@ -510,12 +623,6 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 	return copied;
 }
 
-/* How a data syscall hands over its bytes. */
-#define VIA_BUF 0     /* read/write/recvfrom/sendto: (fd, buf) */
-#define VIA_IOV 1     /* readv/writev: (fd, iov, iovcnt) */
-#define VIA_MSG 2     /* recvmsg/sendmsg: (fd, msghdr) */
-#define VIA_NONE 3    /* sendfile/splice: bytes never in user memory */
-
 /* One data syscall (BPF functions take at most 5 arguments: these travel in a struct). */
 struct data_call {
 	__u64 ptr;       /* buf, iov or msghdr */
@@ -525,6 +632,128 @@ struct data_call {
 	__u32 fd;
 	__u32 via;       /* VIA_* */
 };
+
+/*
+ * One datagram of a UDP socket (DNS): a whole message, recorded when its peer or the socket's
+ * local port is a DNS port, with the peer after the payload (ST_DATA_PEER; no tail). Reached from
+ * on_data for UDP entries, and for each message of a sendmmsg/recvmmsg (where stream sockets are
+ * not followed). A global function: the verifier checks it once, whatever the number of call
+ * sites, and the stream path's checks stay as they were.
+ */
+__noinline int on_dgram(struct data_call *call, __u32 dir)
+{
+	if (!call)
+		return 0;
+	__s64 ret = call->ret;
+	__u64 ptr = call->ptr;
+	__u32 via = call->via;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct st_conn_key key = { .tgid = pid_tgid >> 32, .fd = call->fd };
+	struct st_peer peer;
+
+	if (ret <= 0 || !process_wanted(key.tgid))
+		return 0;
+	__u64 start = process_start();
+	struct st_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c && c->start_time != start)
+		c = NULL;
+	if (!c) {
+		c = track(&key, ST_ROLE_UNKNOWN, start);
+		if (!c)
+			return 0;
+	}
+	if (!(c->flags & ST_CONN_DGRAM))
+		return 0;
+	bool dns = c->flags & ST_CONN_DNS;
+
+	/* sendto/recvfrom: the sockaddr argument, read here (the stream path never needs it) */
+	__u64 name = 0;
+
+	if (via == VIA_BUF) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		if (regs && (regs->orig_ax == NR_sendto || regs->orig_ax == NR_recvfrom))
+			name = regs->r8;
+	}
+	if (!dgram_peer(c, name, via, ptr, &peer)) {
+		/* a UDP socket talking to no DNS port: given up after a few datagrams unless it did DNS */
+		if (!dns && ++c->sniffs >= ST_SNIFF_TRIES) {
+			c->flags &= ~ST_CONN_DGRAM;
+			bpfcol_count(&ignored_conns, 1);
+		}
+		return 0;
+	}
+	__u64 position = __sync_fetch_and_add(&c->bytes[dir & 1], ret);
+	__u32 zero = 0;
+	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!s)
+		return 0;
+	__u32 want = ret < capture_bytes ? ret : capture_bytes;
+	__u32 head = 0;
+
+	if (want > ST_CAPTURE_MAX)
+		want = ST_CAPTURE_MAX;
+	/* DNS messages sit in one buffer: of a msghdr, the first iovec is captured (the verifier
+	 * checks this function for every way in at once: no loop over iovecs) */
+	if (via == VIA_MSG) {
+		struct user_msghdr msg;
+		struct iovec v;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)ptr) || !msg.msg_iovlen ||
+		    bpf_probe_read_user(&v, sizeof(v), msg.msg_iov))
+			return 0;
+		ptr = (__u64)v.iov_base;
+		if (want > v.iov_len)
+			want = v.iov_len;
+	} else if (via != VIA_BUF) {
+		return 0; /* readv/writev, sendfile/splice on a UDP socket: not followed */
+	}
+	asm volatile("%0 &= %1" : "+r"(want) : "i"(2 * ST_CAPTURE_MAX - 1)); /* a bound the verifier sees */
+	if (want && bpf_probe_read_user(s->data, want, (const void *)ptr) == 0)
+		head = want;
+	if (head > ST_CAPTURE_MAX)
+		head = ST_CAPTURE_MAX;
+	asm volatile("%0 &= %1" : "+r"(head) : "i"(2 * ST_CAPTURE_MAX - 1));
+	__u8 flags = ST_DATA_PEER;
+
+	if (!dns) {
+		if (!head || !sniff_dns(c, s->data, head, dir)) {
+			if (head && ++c->sniffs >= ST_SNIFF_TRIES) {
+				c->flags &= ~ST_CONN_DGRAM;
+				bpfcol_count(&ignored_conns, 1);
+			}
+			return 0;
+		}
+		flags |= ST_DATA_SNIFFED;
+	}
+	if (!(c->flags & ST_CONN_OPEN_SENT)) {
+		if (!send_open(c, &key, ST_PROTO_DNS))
+			return 0;
+		c->flags |= ST_CONN_OPEN_SENT;
+	}
+	if ((__u64)ret > head)
+		bpfcol_count(&truncated, 1);
+	s->hdr.kind = ST_EV_DATA;
+	s->hdr.direction = dir;
+	s->hdr.flags = flags;
+	s->hdr._pad0 = 0;
+	s->hdr.tgid = key.tgid;
+	s->hdr.conn_id = c->id;
+	s->hdr.ts_exit = bpf_ktime_get_ns();
+	s->hdr.ts_enter = call->ts_enter ? call->ts_enter : s->hdr.ts_exit;
+	s->hdr.position = position;
+	s->hdr.bytes = ret;
+	s->hdr.head_len = head;
+	s->hdr.tail_len = 0;
+	s->hdr.tid = (__u32)pid_tgid;
+	/* datagrams have no tail: the peer goes where it would be */
+	__builtin_memcpy(s->data + head, &peer, sizeof(peer));
+	if (bpf_ringbuf_output(&events, s, sizeof(s->hdr) + head + sizeof(peer), ring_flags()))
+		bpfcol_count(&events_lost, 1);
+	return 0;
+}
 
 /*
  * Copies a call's payload into s (its head, and when longer than capture_bytes its last bytes)
@@ -605,7 +834,7 @@ static __noinline int finish(struct st_conn *c, struct st_conn_key *key, struct 
 		s->hdr.flags |= ST_DATA_SNIFFED;
 	}
 	if (!(c->flags & ST_CONN_OPEN_SENT)) {
-		if (!send_open(c, key))
+		if (!send_open(c, key, c->protocol))
 			return 0; /* counted in events_lost; the next payload tries again */
 		c->flags |= ST_CONN_OPEN_SENT;
 	}
@@ -653,6 +882,8 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 			return 0;
 	}
 	if (c->protocol == ST_PROTO_NONE) {
+		if (c->flags & ST_CONN_DGRAM) /* UDP (DNS): here, so the stream path's cost stays as it was */
+			return on_dgram(call, dir);
 		if (tls_enabled && c->sk)
 			tls_untraced_io(dir);
 		return 0;
@@ -692,7 +923,7 @@ static __noinline int on_close(__u32 fd)
 		return 0;
 	if (c->protocol == ST_PROTO_UNKNOWN && c->sniffs > 0)
 		bpfcol_count(&ignored_conns, 1); /* closed before matching any protocol */
-	if ((c->flags & ST_CONN_OPEN_SENT) && c->protocol != ST_PROTO_NONE) {
+	if ((c->flags & ST_CONN_OPEN_SENT) && (c->protocol != ST_PROTO_NONE || (c->flags & ST_CONN_DNS))) {
 		struct st_close_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
 
 		if (e) {
@@ -723,6 +954,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case NR_sendmsg:
 	case NR_sendfile:
 	case NR_splice:
+	case NR_sendmmsg:
 		break;
 	default:
 		return 0;
@@ -749,6 +981,52 @@ static __always_inline int data(__u64 fd, __u64 ptr, __u64 count, __s64 ret, __u
 	struct data_call call = { .ptr = ptr, .count = count, .ret = ret, .ts_enter = ts_enter, .fd = fd, .via = via };
 
 	return on_data(&call, dir);
+}
+
+/*
+ * One message of a sendmmsg/recvmmsg: the struct mmsghdr at `entry` (msg_len: what the kernel
+ * moved). Datagram sockets only (DNS). A global function: the verifier checks it once, not once
+ * per message of the loop.
+ */
+__noinline int mmsg_one(__u64 fd, __u64 entry, __u32 dir, __u64 ts_enter)
+{
+	__u32 len = 0;
+
+	if (bpf_probe_read_user(&len, sizeof(len), (const void *)(entry + MMSGHDR_LEN_OFF)))
+		return 0;
+	struct data_call call = { .ptr = entry, .ret = len, .ts_enter = ts_enter, .fd = fd, .via = VIA_MSG };
+
+	return on_dgram(&call, dir);
+}
+
+/*
+ * The messages of a sendmmsg/recvmmsg exit (a global function too: its loop is checked once, and
+ * reading the arguments here keeps both syscalls at one call site of the dispatch).
+ */
+__noinline int mmsg(__s64 id, __s64 ret)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u32 dir = id == NR_sendmmsg ? ST_EGRESS : ST_INGRESS;
+	__u64 ts_enter = 0;
+
+	if (!regs)
+		return 0;
+	__u64 fd = regs->di, vec = regs->si;
+
+	if (dir == ST_INGRESS) {
+		if (regs->r10 & MSG_PEEK)
+			return 0;
+	} else {
+		ts_enter = write_entry_ts(id);
+	}
+	for (__u32 i = 0; i < ST_MMSG_MAX; i++) {
+		if ((__s64)i >= ret)
+			return 0;
+		mmsg_one(fd, vec + (__u64)i * MMSGHDR_SIZE, dir, ts_enter);
+	}
+	if (ret > ST_MMSG_MAX)
+		bpfcol_count(&mmsg_uncaptured, ret - ST_MMSG_MAX);
+	return 0;
 }
 
 SEC("raw_tracepoint/sys_exit")
@@ -795,6 +1073,9 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	case NR_close:
 		return on_close(regs->di);
+	case NR_recvmmsg:
+	case NR_sendmmsg:
+		return mmsg(id, ret);
 	}
 	return 0;
 }

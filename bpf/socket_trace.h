@@ -38,7 +38,8 @@
 #define ST_PROTO_POSTGRES 2
 #define ST_PROTO_MYSQL 3
 #define ST_PROTO_REDIS 4
-#define ST_PROTO_NONE 255  /* not traced: not a stream socket, filtered out, or no protocol matched */
+#define ST_PROTO_DNS 7     /* DNS over UDP: a datagram socket, one message per datagram */
+#define ST_PROTO_NONE 255  /* not traced: not a stream (or, with DNS, UDP) socket, filtered out, or no protocol matched */
 
 /* Bits of the `protocols` config: 1 << ST_PROTO_*. */
 #define ST_PROTO_BIT(p) (1u << (p))
@@ -48,6 +49,7 @@
 #define ST_DATA_SNIFFED 2    /* the connection's protocol was recognised in this payload */
 #define ST_DATA_NO_COPY 4    /* bytes moved by sendfile/splice: counted, never captured */
 #define ST_DATA_TLS 8        /* plaintext from the TLS library's probes (SSL_read/SSL_write), not a syscall's bytes */
+#define ST_DATA_PEER 16      /* a datagram: a struct st_peer follows the head (datagrams carry no tail) */
 
 struct st_open_event {
 	__u8 kind;           /* ST_EV_OPEN */
@@ -85,6 +87,14 @@ struct st_data_event {
 	/* __u8 data[head_len + tail_len] */
 };                           /* 56 bytes */
 
+/* The other end of one datagram (ST_DATA_PEER): the address it was sent to or came from
+ * (msg_name / sockaddr), or the connected socket's peer. */
+struct st_peer {
+	__u16 family;        /* AF_INET, AF_INET6 */
+	__u16 port;          /* host order */
+	__u8 addr[16];       /* network order; IPv4 in the first 4 bytes */
+};                           /* 20 bytes */
+
 struct st_close_event {
 	__u8 kind;           /* ST_EV_CLOSE */
 	__u8 _pad0[3];
@@ -104,6 +114,10 @@ struct st_conn_key {
 
 #define ST_CONN_OPEN_SENT 1  /* the ST_EV_OPEN record went out */
 #define ST_CONN_TLS 2        /* its bytes are TLS records: the plaintext comes from the TLS probes, the ciphertext is never sent */
+/* UDP sockets (DNS): protocol NONE for the stream path; the datagram path follows them while
+ * ST_CONN_DGRAM is set (each payload a datagram, filtered by its own peer). */
+#define ST_CONN_DGRAM 4
+#define ST_CONN_DNS 8        /* the datagram path recognised DNS on it (its open record says ST_PROTO_DNS) */
 
 struct st_conn {
 	__u64 id;            /* st_open_event.conn_id */

@@ -12,7 +12,8 @@ const errors = (input: unknown) => {
 describe('socket_trace config', () => {
   it('has a default for every key: everything traced, privacy by default', () => {
     const c = socketTraceConfigSchema.parse({});
-    assert.deepEqual(c.protocols, ['http', 'postgresql', 'mysql', 'redis']);
+    assert.deepEqual(c.protocols, ['http', 'postgresql', 'mysql', 'redis', 'dns']);
+    assert.deepEqual(c.dns, { ports: [53] });
     assert.equal(c.capture_bytes, 4096);
     assert.deepEqual(c.filters, { ports: [], pids: [], executables: [] });
     assert.deepEqual(c.spans, { enabled: true, max_queued: 20000 });
@@ -25,7 +26,7 @@ describe('socket_trace config', () => {
   });
 
   it('says what was expected', () => {
-    assert.deepEqual(errors({ protocols: ['http', 'grpc'] }), ['protocols.1: expected one of http, postgresql, mysql, redis']);
+    assert.deepEqual(errors({ protocols: ['http', 'grpc'] }), ['protocols.1: expected one of http, postgresql, mysql, redis, dns']);
     assert.deepEqual(errors({ capture_bytes: 100000 }), ['capture_bytes: expected at most 8192 bytes (the kernel program\'s bound)']);
     assert.deepEqual(errors({ filters: { ports: [0] } }), ['filters.ports.0: expected a port number between 1 and 65535']);
     assert.deepEqual(errors({ filters: { executables: ['/usr/sbin/nginx'] } }), ['filters.executables.0: expected the base name of an executable (nginx), not a path']);
@@ -33,6 +34,9 @@ describe('socket_trace config', () => {
     assert.deepEqual(errors({ kernel: { ring_buffer_bytes: 100000 } }), ['kernel.ring_buffer_bytes: expected a power of two of at least 65536 bytes']);
     assert.deepEqual(errors({ privacy: { url_query: 'some' } }), ['privacy.url_query: expected none, redacted or full']);
     assert.deepEqual(errors({ unknown: 1 }).length, 1);
+    assert.deepEqual(errors({ dns: { ports: [] } }), ['dns.ports: expected at least one port (remove dns from protocols to trace no DNS)']);
+    assert.deepEqual(errors({ dns: { ports: [53, 70000] } }), ['dns.ports.1: expected a port number between 1 and 65535']);
+    assert.deepEqual(socketTraceConfigSchema.parse({ dns: { ports: [53, 5353] } }).dns, { ports: [53, 5353] });
   });
 
   it('never lets credentials out, even when listed', () => {

@@ -1,5 +1,6 @@
 // The socket_trace receiver's config. Every key has a default: `socket_trace:` alone traces every
-// HTTP/1.x, PostgreSQL, MySQL and Redis connection of every process on the machine.
+// HTTP/1.x, PostgreSQL, MySQL and Redis connection and every DNS lookup over UDP (port 53) of every
+// process on the machine.
 import { z } from 'zod';
 import { duration, positiveInt } from '../../src/config/types.ts';
 import { CAPTURE_MAX, EXE_LEN, FILTER_MAX } from './layout.ts';
@@ -85,6 +86,19 @@ export const socketTraceConfigSchema = z.strictObject({
     .default({ http_request_headers: [], http_response_headers: [], url_query: 'none', keep_literals: false }),
   /** A request without a response after this long is dropped (counted as unanswered). */
   request_timeout: duration('2m'),
+  dns: z
+    .strictObject({
+      /**
+       * DNS over UDP: datagrams whose peer port or local port is listed are parsed as DNS (in the
+       * kernel). 53 by default; add the ports of resolvers listening elsewhere (5353, 8600...).
+       */
+      ports: z
+        .array(port, { error: 'expected a list of ports' })
+        .min(1, 'expected at least one port (remove dns from protocols to trace no DNS)')
+        .max(FILTER_MAX, `at most ${FILTER_MAX} ports (the kernel filter's size)`)
+        .default([53]),
+    })
+    .default({ ports: [53] }),
   kernel: z
     .strictObject({
       /** Size of the ring buffer carrying payloads (a power of two, at least 64 KiB). */

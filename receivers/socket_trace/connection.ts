@@ -3,7 +3,8 @@
 // are counted, the parser's side is reset and parsing resumes at the next syscall boundary.
 import { type Direction, EGRESS, INGRESS } from './layout.ts';
 import { FifoMatcher, KeyedMatcher, type MatchStats, type Matcher } from './matcher.ts';
-import type { ConnectionInfo, ConnectionParser, Exchange, Framed, MessageSink, PrivacyOptions, ProtocolModule, Side } from './protocols/types.ts';
+import { feedDatagram } from './datagram.ts';
+import type { ConnectionInfo, ConnectionParser, Exchange, Framed, MessageSink, Peer, PrivacyOptions, ProtocolModule, Side } from './protocols/types.ts';
 import type { ProcessResource } from './processes.ts';
 import type { Series } from './request-metrics.ts';
 import { ByteStream, MAX_BUFFERED_BYTES, type Segment } from './stream.ts';
@@ -103,6 +104,16 @@ export class TracedConnection {
     const more = this.#parse(side, stream);
     stream.retain();
     return more;
+  }
+
+  /** Feeds one datagram, a whole message from or to `peer` (datagram.ts). Returns false once the connection should no longer be followed. */
+  onDatagram(direction: Direction, segment: Segment, peer: Peer): boolean {
+    if (this.stopped) return false;
+    this.lastSeenNs = segment.exitNs;
+    const side: Side = direction === this.#requestDirection ? 'request' : 'response';
+    if (feedDatagram(this.#parser, this.#sink, this.#stats, side, segment, peer)) return true;
+    this.stop();
+    return false;
   }
 
   #parse(side: Side, stream: ByteStream): boolean {

@@ -10,7 +10,7 @@ import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
 import type { SocketTraceConfig } from './config.ts';
-import { Conn, ConnKey, EV_EXEC, EXE_LEN, ExecEvent, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
+import { CONN_DGRAM, Conn, ConnKey, EV_EXEC, EXE_LEN, ExecEvent, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
 import type { ProtocolName } from './protocols/types.ts';
 import { TLS_PROGRAMS } from './tls.ts';
 
@@ -22,6 +22,7 @@ const PROTOCOL_BITS: Record<ProtocolName, number> = {
   postgresql: KernelProtocol.POSTGRES,
   mysql: KernelProtocol.MYSQL,
   redis: KernelProtocol.REDIS,
+  dns: KernelProtocol.DNS,
 };
 
 /** How often the ring is drained even when the kernel did not wake us (it wakes us only past wakeup_bytes). */
@@ -59,6 +60,8 @@ export interface KernelLosses {
   truncated: bigint;
   /** Connections that matched no enabled protocol (not a loss: never traced). */
   ignored: bigint;
+  /** Messages of a sendmmsg/recvmmsg beyond the 16 the kernel records per call. */
+  mmsgUncaptured: bigint;
 }
 
 /**
@@ -102,6 +105,8 @@ export class SocketTraceKernel {
         exes: names(executables, FILTER_MAX, EXE_LEN),
         wakeup_bytes: BigInt(config.kernel.wakeup_bytes),
         tls_enabled: config.tls.enabled ? 1 : 0,
+        n_dns_ports: config.dns.ports.length,
+        dns_ports: u16Array(config.dns.ports, FILTER_MAX),
       },
       maxEntries: { events: config.kernel.ring_buffer_bytes, conns: config.kernel.max_connections },
       // TLS: the uprobe programs load only when used (the attacher attaches them file by file)
@@ -158,7 +163,7 @@ export class SocketTraceKernel {
 
   losses(): KernelLosses {
     const c = (name: string) => readCounter(this.object.map(name));
-    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns') };
+    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns'), mmsgUncaptured: c('mmsg_uncaptured') };
   }
 
   /** Entries in the connection table. */
@@ -179,6 +184,7 @@ export class SocketTraceKernel {
       const c = Conn.decode(raw);
       if (c.id !== connId) return;
       c.protocol = KernelProtocol.NONE;
+      c.flags &= ~CONN_DGRAM; // a UDP socket: the datagram path stops too
       map.update(key, Conn.encode(c), 'exist');
     } catch {
       // closed meanwhile

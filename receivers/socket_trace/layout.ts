@@ -15,7 +15,7 @@ export const ROLE_CLIENT = 1;
 export const ROLE_SERVER = 2;
 
 /** ST_PROTO_* */
-export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, NONE: 255 } as const;
+export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, NONE: 255, DNS: 7 } as const;
 
 /** st_data_event.flags */
 export const DATA_TAIL = 1;
@@ -23,6 +23,11 @@ export const DATA_SNIFFED = 2;
 export const DATA_NO_COPY = 4;
 /** Plaintext from the TLS library's probes (SSL_read/SSL_write), not a syscall's bytes. */
 export const DATA_TLS = 8;
+/** A datagram: a struct st_peer follows the head (DNS over UDP). */
+export const DATA_PEER = 16;
+
+/** st_conn.flags: a UDP socket the datagram path follows (DNS). */
+export const CONN_DGRAM = 4;
 
 /** Bounds compiled into the program. */
 export const CAPTURE_MAX = 8192;
@@ -72,6 +77,9 @@ export const DataEvent = defineStruct({
   tid: 'u32',
 });
 
+// Mirrors struct st_peer in bpf/socket_trace.h: a datagram's other end, after its head.
+export const PeerRecord = defineStruct({ family: 'u16', port: 'u16', addr: ['u8', 16] });
+
 // Mirrors struct st_close_event in bpf/socket_trace.h.
 export const CloseEvent = defineStruct({
   kind: 'u8',
@@ -116,4 +124,5 @@ export const LAYOUTS = {
   st_conn_key: ConnKey,
   st_conn: Conn,
   st_exec_event: ExecEvent,
+  st_peer: PeerRecord,
 } as const;

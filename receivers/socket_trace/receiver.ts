@@ -11,7 +11,8 @@ import { KernelClock } from './clock.ts';
 import type { SocketTraceConfig } from './config.ts';
 import type { TracedConnection } from './connection.ts';
 import { type KernelLosses, SocketTraceKernel, missingKernelFeatures } from './kernel.ts';
-import { DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { DATA_PEER, DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { decodePeer } from './datagram.ts';
 import { privacyWidenings } from './privacy.ts';
 import { ProcessResources } from './processes.ts';
 import type { Exchange, PrivacyOptions, ProtocolName } from './protocols/types.ts';
@@ -45,7 +46,7 @@ export class SocketTraceReceiver implements Component {
   #housekeeping: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
-  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n };
+  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n, mmsgUncaptured: 0n };
   #lastTls = { read: 0n, replaced: 0n, pendingFull: 0n };
   #reported = new Map<string, number>();
   #records = 0;
@@ -225,9 +226,12 @@ export class SocketTraceReceiver implements Component {
       exitNs: clock.read(view, at + 24),
       borrowed: true,
     };
-    if (view.getUint8(at + 2) & DATA_TAIL && tailLen > 0) segment.tail = bytes.subarray(at + DATA_HEADER + headLen, at + DATA_HEADER + headLen + tailLen);
+    const flags = view.getUint8(at + 2);
+    if (flags & DATA_TAIL && tailLen > 0) segment.tail = bytes.subarray(at + DATA_HEADER + headLen, at + DATA_HEADER + headLen + tailLen);
     const connId = view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 4294967296;
-    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment, (view.getUint8(at + 2) & DATA_TLS) !== 0);
+    // a datagram (DNS over UDP): its peer follows the head
+    const peer = flags & DATA_PEER ? decodePeer(view, at + DATA_HEADER + headLen, length - DATA_HEADER - headLen) : undefined;
+    this.#tracker.data(connId, view.getUint8(at + 1) as Direction, segment, peer, (flags & DATA_TLS) !== 0);
   }
 
   #onExchange(c: TracedConnection, e: Exchange<unknown, unknown>): void {
@@ -279,6 +283,7 @@ export class SocketTraceReceiver implements Component {
       add(this.#counters.kernelLost, now.connsFull, last.connsFull, { reason: 'connection_table_full' });
       add(this.#counters.truncated, now.truncated, last.truncated);
       add(this.#counters.ignored, now.ignored, last.ignored);
+      add(this.#counters.kernelLost, now.mmsgUncaptured, last.mmsgUncaptured, { reason: 'mmsg_limit' });
       this.#lastLosses = now;
       if (this.#config.tls.enabled) {
         const tls = kernel.tlsUnattributed();

@@ -5,7 +5,7 @@ import { connectionInfo } from './addresses.ts';
 import { type ExchangeSink, type ParseStats, TracedConnection } from './connection.ts';
 import { type Direction, type OpenEvent } from './layout.ts';
 import { BY_KERNEL_ID } from './protocols/index.ts';
-import type { PrivacyOptions, ProtocolName } from './protocols/types.ts';
+import type { Peer, PrivacyOptions, ProtocolName } from './protocols/types.ts';
 import type { Segment } from './stream.ts';
 
 export interface ProtocolStats extends ParseStats {
@@ -63,13 +63,18 @@ export class ConnectionTracker {
     const old = this.#conns.get(id);
     if (old) this.#finish(old);
     const identity = { id, tgid: e.tgid, fd: e.fd, startTime: e.start_time, cgroupId: e.cgroup_id, comm: e.comm, openedNs };
-    const c = new TracedConnection(identity, connectionInfo(e), protocol, this.#privacy, this.#statsOf(protocol.name), this.#onExchange);
+    const info = connectionInfo(e);
+    if (protocol.datagrams) info.transport = 'udp';
+    const c = new TracedConnection(identity, info, protocol, this.#privacy, this.#statsOf(protocol.name), this.#onExchange);
     this.#conns.set(id, c);
     this.#onOpen?.(c);
   }
 
-  /** `tls`: the record's bytes are plaintext from the TLS probes (the connection is HTTPS...). */
-  data(connId: number, direction: Direction, segment: Segment, tls = false): void {
+  /**
+   * One syscall's payload; `peer`: a datagram (a whole message) and its other end; `tls`: the
+   * record's bytes are plaintext from the TLS probes (the connection is HTTPS...).
+   */
+  data(connId: number, direction: Direction, segment: Segment, peer?: Peer, tls = false): void {
     const c = this.#conns.get(connId);
     if (!c) {
       this.stats.unknownConnection++;
@@ -77,7 +82,8 @@ export class ConnectionTracker {
     }
     if (tls) c.info.tls = true;
     if (c.stopped) return;
-    if (!c.onData(direction, segment)) {
+    // a datagram protocol's records always carry their peer (one without is dropped, never streamed)
+    if (!(c.protocol.datagrams ? !peer || c.onDatagram(direction, segment, peer) : c.onData(direction, segment))) {
       this.stats.stopped++;
       this.#onStop(c);
     }

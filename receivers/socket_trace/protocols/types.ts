@@ -14,7 +14,7 @@ import type { KeyValue } from '../../../src/pdata/common.ts';
 import type { ByteStream } from '../stream.ts';
 
 /** Protocols of this receiver (as written in the config's `protocols`). */
-export const PROTOCOLS = ['http', 'postgresql', 'mysql', 'redis'] as const;
+export const PROTOCOLS = ['http', 'postgresql', 'mysql', 'redis', 'dns'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 /** Which stream a parser reads: the client's or the server's. */
@@ -31,6 +31,15 @@ export interface Framed<T> {
   lastExitNs: number;
   /** A request the protocol answers with nothing (MySQL COM_STMT_CLOSE): an exchange on its own. */
   noResponse?: boolean;
+  /** Datagram protocols (DNS over UDP): the other end of this message's datagram. */
+  peer?: Peer;
+}
+
+/** The other end of a datagram. */
+export interface Peer {
+  address: string;
+  port: number;
+  type: 'ipv4' | 'ipv6';
 }
 
 export interface MessageSink<Req, Res> {
@@ -81,8 +90,8 @@ export interface ConnectionInfo {
   clientPort?: number;
   peerAddress?: string;
   peerPort?: number;
-  /** 'tcp' or 'unix' */
-  transport: 'tcp' | 'unix';
+  /** 'tcp', 'unix', or 'udp' (datagram protocols: DNS) */
+  transport: 'tcp' | 'unix' | 'udp';
   networkType?: 'ipv4' | 'ipv6';
   /** Its bytes came from the TLS library's probes (decrypted): https, `tls.established`. */
   tls?: boolean;
@@ -118,13 +127,15 @@ export interface SpanDescription {
   metric?: { name: RequestMetricName; attributes: () => KeyValue[]; key: string };
 }
 
-export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration'] as const;
+export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration', 'dns.lookup.duration'] as const;
 export type RequestMetricName = (typeof REQUEST_METRICS)[number];
 
 export interface ProtocolModule<Req = unknown, Res = unknown> {
   readonly name: ProtocolName;
   /** How requests and responses pair. */
   readonly matching: 'fifo' | 'keyed';
+  /** Carried in datagrams (DNS over UDP): each record is one whole message with its peer (datagram.ts), no byte stream. */
+  readonly datagrams?: boolean;
   newParser(role: 'client' | 'server', privacy: PrivacyOptions): ConnectionParser<Req, Res>;
   describe(exchange: Exchange<Req, Res>, connection: ConnectionInfo, privacy: PrivacyOptions): SpanDescription;
 }
