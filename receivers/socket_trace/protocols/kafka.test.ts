@@ -357,6 +357,13 @@ describe('kafka parser', () => {
       }
     }
     assert.ok(inputs >= 100_000, `${inputs} inputs`);
+    // response bodies decoded as any api key and version (describe() pairs them with their request)
+    for (let i = 0; i < 20_000; i++) {
+      const body = mutate('response').subarray(8);
+      const req: KafkaRequest = { apiKey: [0, 1, 3, 18, 11][next(5)]!, apiVersion: next(20), correlationId: 0 };
+      const d = decodeResponse(req, body);
+      if (d.errorCode !== undefined) assert.equal(typeof errorName(d.errorCode), 'string');
+    }
     assert.ok(framedCount > 1000 && described > 100, `framed ${framedCount}, described ${described}: the mutations kept many messages valid`);
   });
 });

@@ -190,9 +190,10 @@ class Reader {
     return this.buf.readBigInt64BE(this.#need(8));
   }
 
+  /** Skips n bytes; past the captured ones it throws, as a read would (nothing after them can be read). */
   skip(n: number): void {
-    if (n < 0) throw END;
-    this.at += n; // past the end is allowed: the next read throws
+    if (n < 0 || this.at + n > this.buf.length) throw END;
+    this.at += n;
   }
 
   uvarint(): number {
