@@ -212,6 +212,21 @@ describe('kafka parser', () => {
     assert.equal(attr(spanOf(c, 2), 'messaging.kafka.offset'), 0n);
   });
 
+  it('a connection older than bpfcol: responses are taken once one answers a request seen', () => {
+    const c = connectionFor(kafka, { role: 'client' });
+    const requests = frames(KAFKAJS.filter((x) => x.conn === 1), 'request');
+    const responses = frames(KAFKAJS.filter((x) => x.conn === 1), 'response');
+    c.lose('request', 5000);
+    c.lose('response', 7000);
+    c.send('response', responses[1]!.subarray(20)); // the end of a response to a request never seen
+    c.send('response', responses[0]!); // a whole one, to a request never seen either
+    c.send('request', requests[2]!);
+    c.send('response', responses[2]!);
+    assert.deepEqual(ops(c), ['produce#2']);
+    c.close();
+    assert.equal(c.stats.unmatched, 0, 'nothing taken before');
+  });
+
   it('acks=0: a produce the broker does not answer; Fetch, Metadata by kafkajs encoders', async () => {
     const c = connectionFor(kafka, { role: 'client' });
     const topicData = [{ topic: 'clicks', partitions: [{ partition: 3, messages: [{ key: 'a', value: 'v1' }, { key: 'b', value: 'v2' }, { value: 'v3' }] }] }];

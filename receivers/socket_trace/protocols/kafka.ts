@@ -367,6 +367,7 @@ export class KafkaParser implements ConnectionParser<KafkaRequest, KafkaResponse
   #requestsSeen = false;
   /** After a reset: a response must answer a request seen (its correlation id) to be taken. */
   #responseResync = false;
+  #responsesStarted = false;
   /** Topics of the last Fetch naming any (an incremental fetch session's, on this connection). */
   #fetchTopics: { topics?: string[]; topicIds?: string[] } = {};
 
@@ -483,6 +484,11 @@ export class KafkaParser implements ConnectionParser<KafkaRequest, KafkaResponse
   }
 
   #responses(stream: ByteStream, out: MessageSink<KafkaRequest, KafkaResponse>): ParseResult {
+    if (!this.#responsesStarted) {
+      this.#responsesStarted = true;
+      // first seen mid-connection (bpfcol started after it): the first read may start mid-response
+      if (stream.position > 0) this.#responseResync = true;
+    }
     for (;;) {
       const p = this.#response;
       if (p) {
