@@ -274,6 +274,8 @@ interface Body {
   partition?: number;
   messageCount?: number;
   acks?: number;
+  /** Fetch: the session epoch (> 0: an incremental fetch in a session); incremental: it names no partition. */
+  epoch?: number;
   incremental?: boolean;
 }
 
@@ -292,7 +294,7 @@ function decodeRequestBody(apiKey: number, v: number, r: Reader, body: Body): vo
       let messages: number | undefined = 0;
       const topics = r.arrayLength();
       for (let t = 0; t < topics; t++) {
-        if (v >= 13) body.topicIds.push(r.uuid());
+        if (v >= 13) addTopic(body.topicIds, r.uuid());
         else addTopic(body.topics, r.string());
         const partitions = r.arrayLength();
         for (let p = 0; p < partitions; p++) {
@@ -318,11 +320,12 @@ function decodeRequestBody(apiKey: number, v: number, r: Reader, body: Body): vo
       if (v >= 7) {
         r.int32(); // session id
         epoch = r.int32();
+        body.epoch = epoch;
       }
       const topics = r.arrayLength();
       if (topics === 0 && epoch > 0) body.incremental = true;
       for (let t = 0; t < topics; t++) {
-        if (v >= 13) body.topicIds.push(r.uuid());
+        if (v >= 13) addTopic(body.topicIds, r.uuid());
         else addTopic(body.topics, r.string());
         const partitions = r.arrayLength();
         for (let p = 0; p < partitions; p++) {
@@ -338,7 +341,7 @@ function decodeRequestBody(apiKey: number, v: number, r: Reader, body: Body): vo
         if (v >= 10) {
           const id = r.uuid();
           const name = r.string();
-          if (name === undefined && !/^0+$/.test(id)) body.topicIds.push(id);
+          if (name === undefined && !/^0+$/.test(id)) addTopic(body.topicIds, id);
           addTopic(body.topics, name);
         } else addTopic(body.topics, r.string());
         r.tagged();
@@ -464,9 +467,15 @@ export class KafkaParser implements ConnectionParser<KafkaRequest, KafkaResponse
             if (this.#fetchTopics.topics) message.topics = this.#fetchTopics.topics;
             if (this.#fetchTopics.topicIds) message.topicIds = this.#fetchTopics.topicIds;
           } else if (body.topics.length || body.topicIds.length) {
+            // a full fetch (epoch 0, or no session) sets the session's topics; an incremental one adds to them
+            const session = (body.epoch ?? 0) > 0 ? this.#fetchTopics : {};
+            const topics = [...(session.topics ?? [])];
+            const ids = [...(session.topicIds ?? [])];
+            for (const t of body.topics) addTopic(topics, t);
+            for (const id of body.topicIds) addTopic(ids, id);
             this.#fetchTopics = {};
-            if (message.topics) this.#fetchTopics.topics = message.topics;
-            if (message.topicIds) this.#fetchTopics.topicIds = message.topicIds;
+            if (topics.length) this.#fetchTopics.topics = topics;
+            if (ids.length) this.#fetchTopics.topicIds = ids;
           }
         }
       }
@@ -657,7 +666,7 @@ function describe(e: Exchange<KafkaRequest, KafkaResponse>, c: ConnectionInfo, _
   const type = req.apiKey === PRODUCE ? 'send' : req.apiKey === FETCH ? 'receive' : undefined;
   const topics = topicsOf(req);
   // one destination, or none (a batch over several topics, or a topic id never resolved)
-  const unresolved = req.topicIds !== undefined && topics.length < req.topicIds.length + (req.topics?.length ?? 0);
+  const unresolved = req.topicIds?.some((id) => !TOPIC_NAMES.has(id)) === true;
   const destination = topics.length === 1 && !unresolved ? topics[0] : undefined;
   const errorType = decoded.errorCode !== undefined ? errorName(decoded.errorCode) : undefined;
   const a = new Attrs();
