@@ -1,8 +1,9 @@
 // Kafka's wire protocol (requests and responses framed by an int32 size, paired by correlation id:
 // clients pipeline requests on a connection). Produce, Fetch and Metadata are decoded far enough
 // for topic names, partitions and error codes, in every version current brokers take (Produce
-// 3-13, Fetch 4-18, Metadata 0-13), with the flexible versions' compact strings, compact arrays
-// and tagged fields; other requests make a span naming only the operation. Record data is skipped
+// 3-13, Fetch 4-18, Metadata 1-13: v0 reads like PostgreSQL's startup message and is refused),
+// with the flexible versions' compact strings, compact arrays and tagged fields (layouts checked
+// against the schemas of kafka-clients 4.1.1); other requests make a span naming the operation. Record data is skipped
 // by length, captured or not (it mostly is not: capture_bytes per syscall, sendfile never).
 //
 // A response's layout depends on its request's api key and version (whether its header has tagged
@@ -63,7 +64,7 @@ const METADATA_RESPONSE_KEEP = 8192;
 const MAX_OUTSTANDING = 1024;
 const MAX_TOPICS = 64;
 
-/** Operation names by api key (Kafka's ApiKeys names in snake case). */
+/** Operation names by api key (the ApiKeys enum of kafka-clients 4.1.1, in snake case). */
 const OPERATIONS = (
   'produce fetch list_offsets metadata leader_and_isr stop_replica update_metadata controlled_shutdown offset_commit offset_fetch ' +
   'find_coordinator join_group heartbeat leave_group sync_group describe_groups list_groups sasl_handshake api_versions create_topics ' +
@@ -82,7 +83,7 @@ const OPERATIONS = (
   'alter_share_group_offsets delete_share_group_offsets'
 ).split(' ');
 
-/** Error names by code (Kafka's Errors enum, 1 up; -1 is UNKNOWN_SERVER_ERROR). */
+/** Error names by code (the Errors enum of kafka-clients 4.1.1, from 1; -1 is UNKNOWN_SERVER_ERROR). */
 const ERRORS = (
   'OFFSET_OUT_OF_RANGE CORRUPT_MESSAGE UNKNOWN_TOPIC_OR_PARTITION INVALID_FETCH_SIZE LEADER_NOT_AVAILABLE ' +
   'NOT_LEADER_OR_FOLLOWER REQUEST_TIMED_OUT BROKER_NOT_AVAILABLE REPLICA_NOT_AVAILABLE MESSAGE_TOO_LARGE ' +
