@@ -3,8 +3,9 @@
 // for topic names, partitions and error codes, in every version current brokers take (Produce
 // 3-13, Fetch 4-18, Metadata 1-13: v0 reads like PostgreSQL's startup message and is refused),
 // with the flexible versions' compact strings, compact arrays and tagged fields (layouts checked
-// against the schemas of kafka-clients 4.1.1); other requests make a span naming the operation. Record data is skipped
-// by length, captured or not (it mostly is not: capture_bytes per syscall, sendfile never).
+// against the schemas of kafka-clients 4.1.1); other requests make a span naming the operation.
+// Record data is skipped by length, captured or not (it mostly is not: capture_bytes per syscall,
+// sendfile never).
 //
 // A response's layout depends on its request's api key and version (whether its header has tagged
 // fields, what its body holds), and the two streams' records need not arrive in that order: the
