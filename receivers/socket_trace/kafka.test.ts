@@ -46,15 +46,16 @@ describe('socket_trace: Kafka with kafkajs and the Java client against a real br
       run(process.execPath, [join(import.meta.dirname, 'fixtures/kafkajs-client.ts'), String(broker.port)], { env: { OTEL_SERVICE_NAME: 'shop-app' } }),
     );
     const result = JSON.parse(out.stdout);
-    assert.deepEqual(result, { partitions: 1, offset: '0', error: 'MESSAGE_TOO_LARGE', consumed: ['order-1', 'order-2'] });
+    assert.deepEqual(result, { partitions: 1, offset: '0', bigOffset: '2', error: 'MESSAGE_TOO_LARGE', consumed: ['order-1', 'order-2', 200_000] });
 
     for (const [kind, service] of [
       [CLIENT, 'shop-app'],
       [SERVER, 'kafka-broker'],
     ] as const) {
       const side = kind === CLIENT ? 'client' : 'broker';
-      const [produce] = await waitForSpans(traced, of(service, kind, 'produce shop.orders'), 1);
-      const s = produce!.span;
+      const produces = await waitForSpans(traced, of(service, kind, 'produce shop.orders'), 2);
+      assert.equal(produces.length, 2, side);
+      const s = produces.find((p) => attr(p.span, 'messaging.kafka.offset') === 0n)!.span;
       assert.equal(s.status.code, 0, side);
       assert.ok(s.startTimeUnixNano >= startNs && s.endTimeUnixNano <= endNs && s.endTimeUnixNano >= s.startTimeUnixNano, side);
       assert.equal(attr(s, 'messaging.system'), 'kafka');
@@ -73,6 +74,11 @@ describe('socket_trace: Kafka with kafkajs and the Java client against a real br
         assert.equal(attr(s, 'client.address'), '127.0.0.1');
         assert.equal(typeof attr(s, 'client.port'), 'bigint');
       }
+
+      // the 200 kB message: its request and the broker's answer framed by their sizes
+      const big = produces.find((p) => attr(p.span, 'messaging.kafka.offset') === 2n)!.span;
+      assert.equal(attr(big, 'messaging.batch.message_count'), 1n, side);
+      assert.equal(big.status.code, 0);
 
       const [tooLarge] = await waitForSpans(traced, of(service, kind, 'produce tiny'), 1);
       assert.equal(tooLarge!.span.status.code, ERROR, side);
@@ -139,7 +145,7 @@ describe('socket_trace: Kafka with kafkajs and the Java client against a real br
         ] as const) {
           const produce = points.find((p) => attr(p, 'messaging.operation.name') === 'produce' && attr(p, 'messaging.destination.name') === 'shop.orders' && attr(p, 'error.type') === undefined);
           assert.ok(produce, side);
-          assert.equal(produce.count, 1);
+          assert.equal(produce.count, 2, `${side}: the batch of two and the 200 kB message`);
           assert.deepEqual(
             Object.fromEntries(produce.attributes.map((a) => [a.key, attr(produce, a.key)])),
             { 'messaging.system': 'kafka', 'messaging.operation.name': 'produce', 'messaging.operation.type': 'send', 'messaging.destination.name': 'shop.orders', 'server.address': '127.0.0.1', 'server.port': BigInt(broker.port) },
