@@ -4,6 +4,7 @@
 // metrics of both sides: the clients' (CLIENT) and the broker's (SERVER). Reach a file exporter
 // through bpfcol's CLI.
 import assert from 'node:assert/strict';
+import { type Server, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../../src/pdata/common.ts';
@@ -163,5 +164,87 @@ describe('socket_trace: Kafka with kafkajs and the Java client against a real br
     const self = await traced.selfMetrics();
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_parse_errors_total'), 0);
     assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_kernel_lost_total'), 0);
+  });
+});
+
+// The kernel's sniff is conservative: with Kafka the only protocol, a request header is traced and
+// other binary first bytes (PostgreSQL's startup message, which reads like Metadata v0; a TLS
+// ClientHello; random bytes) are not. A small real TCP server on loopback, both ends traced.
+describe('socket_trace: the Kafka sniff in the kernel', { timeout: 300_000 }, () => {
+  let dir: ReturnType<typeof tempDir>;
+  let traced: TracedRun;
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    dir = tempDir('bpfcol-st-kafka-sniff-');
+    port = await freePort();
+    // answers a Kafka request with an ApiVersions v0 response (error 0, no api), anything else with 16 bytes
+    server = createServer((socket) => {
+      socket.once('data', (d: Buffer) => {
+        if (d.length >= 12 && d.readInt32BE(0) === d.length - 4) {
+          const res = Buffer.alloc(14);
+          res.writeInt32BE(10, 0);
+          res.writeInt32BE(d.readInt32BE(8), 4); // the correlation id
+          socket.end(res);
+        } else socket.end(Buffer.alloc(16, 0x2a));
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    traced = await startTraced(dir.path, [port], 'protocols: [kafka]');
+  });
+
+  after(async () => {
+    await traced?.stop();
+    await new Promise((r) => server?.close(r));
+    dir?.cleanup();
+  });
+
+  /** Connects, writes `payload`, reads the answer until the server closes. */
+  const exchange = (payload: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(port, '127.0.0.1', () => socket.write(payload));
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('end', () => {
+        socket.end();
+        resolve(Buffer.concat(chunks));
+      });
+      socket.on('error', reject);
+    });
+
+  it('traces a request header, not PostgreSQL, TLS or random bytes; counts what it ignored', async () => {
+    const before = counterValue(await traced.selfMetrics(), 'bpfcol_receiver_socket_trace_connections_ignored_total');
+    const clientId = Buffer.from('probe');
+    const request = Buffer.alloc(14 + clientId.length);
+    request.writeInt32BE(request.length - 4, 0);
+    request.writeInt16BE(18, 4); // ApiVersions
+    request.writeInt16BE(0, 6);
+    request.writeInt32BE(4242, 8);
+    request.writeInt16BE(clientId.length, 12);
+    clientId.copy(request, 14);
+    const startup = Buffer.concat([Buffer.alloc(8), Buffer.from('user\0app\0database\0shop\0\0')]);
+    startup.writeInt32BE(startup.length, 0);
+    startup.writeInt32BE(196608, 4); // protocol 3.0
+    const hello = Buffer.from('16030100a5010000a10303' + '00'.repeat(64), 'hex');
+    const random = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 0xff));
+    for (const payload of [startup, hello, random]) assert.equal((await exchange(payload)).length, 16);
+    assert.equal((await exchange(request)).readInt32BE(4), 4242);
+    const spans = await waitForSpans(traced, (s) => attr(s.span, 'messaging.system') === 'kafka', 2);
+    assert.deepEqual(spans.map((s) => [s.span.kind, s.span.name, attr(s.span, 'messaging.client.id')]).sort(), [
+      [SERVER, 'api_versions', 'probe'],
+      [CLIENT, 'api_versions', 'probe'],
+    ]);
+    // three connections, both ends each, matched nothing
+    const deadline = Date.now() + 20_000;
+    let ignored = 0;
+    while (Date.now() < deadline) {
+      ignored = counterValue(await traced.selfMetrics(), 'bpfcol_receiver_socket_trace_connections_ignored_total') - before;
+      if (ignored >= 6) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(ignored, 6);
+    assert.equal(traced.spans().length, 2, 'nothing else traced');
   });
 });
