@@ -168,8 +168,8 @@ describe('socket_trace: Kafka with kafkajs and the Java client against a real br
 });
 
 // The kernel's sniff is conservative: with Kafka the only protocol, a request header is traced and
-// other binary first bytes (PostgreSQL's startup message, which reads like Metadata v0; a TLS
-// ClientHello; random bytes) are not. A small real TCP server on loopback, both ends traced.
+// other binary first bytes (PostgreSQL's startup message, which reads like Metadata v0; a framed
+// Thrift call, size-prefixed as Kafka is; random bytes) are not. A small real TCP server on loopback, both ends traced.
 describe('socket_trace: the Kafka sniff in the kernel', { timeout: 300_000 }, () => {
   let dir: ReturnType<typeof tempDir>;
   let traced: TracedRun;
@@ -179,10 +179,10 @@ describe('socket_trace: the Kafka sniff in the kernel', { timeout: 300_000 }, ()
   before(async () => {
     dir = tempDir('bpfcol-st-kafka-sniff-');
     port = await freePort();
-    // answers a Kafka request with an ApiVersions v0 response (error 0, no api), anything else with 16 bytes
+    // answers an ApiVersions request with an ApiVersions v0 response (error 0, no api), anything else with 16 bytes
     server = createServer((socket) => {
       socket.once('data', (d: Buffer) => {
-        if (d.length >= 12 && d.readInt32BE(0) === d.length - 4) {
+        if (d.length >= 12 && d.readInt32BE(0) === d.length - 4 && d.readInt16BE(4) === 18) {
           const res = Buffer.alloc(14);
           res.writeInt32BE(10, 0);
           res.writeInt32BE(d.readInt32BE(8), 4); // the correlation id
@@ -214,7 +214,7 @@ describe('socket_trace: the Kafka sniff in the kernel', { timeout: 300_000 }, ()
       socket.on('error', reject);
     });
 
-  it('traces a request header, not PostgreSQL, TLS or random bytes; counts what it ignored', async () => {
+  it('traces a request header, not PostgreSQL, Thrift or random bytes; counts what it ignored', async () => {
     const before = counterValue(await traced.selfMetrics(), 'bpfcol_receiver_socket_trace_connections_ignored_total');
     const clientId = Buffer.from('probe');
     const request = Buffer.alloc(14 + clientId.length);
@@ -227,9 +227,11 @@ describe('socket_trace: the Kafka sniff in the kernel', { timeout: 300_000 }, ()
     const startup = Buffer.concat([Buffer.alloc(8), Buffer.from('user\0app\0database\0shop\0\0')]);
     startup.writeInt32BE(startup.length, 0);
     startup.writeInt32BE(196608, 4); // protocol 3.0
-    const hello = Buffer.from('16030100a5010000a10303' + '00'.repeat(64), 'hex');
+    // a framed Thrift call (size, then version 0x8001, message type 1, name 'ping', sequence id): size-prefixed like Kafka
+    const thrift = Buffer.from('00000010800100010000000470696e6700000001', 'hex');
+    thrift.writeInt32BE(thrift.length - 4, 0);
     const random = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 0xff));
-    for (const payload of [startup, hello, random]) assert.equal((await exchange(payload)).length, 16);
+    for (const payload of [startup, thrift, random]) assert.equal((await exchange(payload)).length, 16);
     assert.equal((await exchange(request)).readInt32BE(4), 4242);
     const spans = await waitForSpans(traced, (s) => attr(s.span, 'messaging.system') === 'kafka', 2);
     assert.deepEqual(spans.map((s) => [s.span.kind, s.span.name, attr(s.span, 'messaging.client.id')]).sort(), [
