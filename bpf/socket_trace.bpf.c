@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
  * socket_trace: the payloads of the TCP and Unix stream connections processes read and write,
- * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis). Raw syscall
+ * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis, Kafka). Raw syscall
  * tracepoints only: one program on raw_syscalls:sys_enter, one on sys_exit, dispatching on the
  * syscall id (bench/socket_trace-hooks.ts measured this at about half the cost per socket
  * syscall of the per-syscall tracepoints, which build a perf record before each program runs).
@@ -428,8 +428,57 @@ static __always_inline int sniff_redis(const __u8 *b, __u32 n)
 	return 0;
 }
 
+/* ---- Kafka: a request header (api key, api version, correlation id, client id) ---------------- */
+#define KAFKA_MAX_REQUEST (100u << 20) /* a broker's socket.request.max.bytes default */
+#define KAFKA_MAX_API_KEY 127          /* keys go to 92 in Kafka 4.1 */
+#define KAFKA_MAX_API_VERSION 31       /* versions go to 18 */
+#define KAFKA_MAX_CLIENT_ID 255
+
+static __always_inline bool printable(__u8 c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
+/* h: a request header (without its size); size: the frame's size when known, else 0. */
+static __always_inline bool kafka_header(const __u8 *h, __u32 n, __u32 size, bool need_client_id)
+{
+	if (h[0] != 0 || h[1] > KAFKA_MAX_API_KEY || h[2] != 0 || h[3] > KAFKA_MAX_API_VERSION)
+		return false;
+	/* PostgreSQL's StartupMessage (protocol 3.0) would read as Metadata v0, which no current client sends */
+	if (h[1] == 3 && h[3] == 0)
+		return false;
+	__u32 client_id = ((__u32)h[8] << 8) | h[9];
+
+	if (client_id == 0xffff) /* null */
+		return !need_client_id;
+	if (client_id > KAFKA_MAX_CLIENT_ID || (size && 10 + client_id > size) || (need_client_id && client_id == 0))
+		return false;
+	/* the client id's first bytes are text */
+	if (client_id >= 1 && n >= 11 && !printable(h[10]))
+		return false;
+	if (client_id >= 2 && n >= 12 && !printable(h[11]))
+		return false;
+	return true;
+}
+
+static __always_inline int sniff_kafka(const __u8 *b, __u32 n, __u64 position, __u8 role, __u8 dir)
+{
+	/* a whole request: clients write one (its size first) in a single write or writev */
+	if (n >= 14) {
+		__u32 size = be32(b);
+
+		if (size >= 10 && size <= KAFKA_MAX_REQUEST && kafka_header(b + 4, n - 4, size, false))
+			return SNIFF_REQUEST;
+	}
+	/* A Java broker reads a request's size (4 bytes) first and the rest in the next read: its
+	 * first request's header at stream position 4, on an accepted connection. */
+	if (position == 4 && dir == ST_INGRESS && role == ST_ROLE_SERVER && n >= 12 && kafka_header(b, n, 0, true))
+		return SNIFF_REQUEST;
+	return 0;
+}
+
 /* Sets c->protocol (and c->role if unknown) when the payload's start matches. */
-static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir)
+static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir, __u64 position)
 {
 	__u8 b[16];
 	int kind = 0;
@@ -444,6 +493,8 @@ static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, 
 		proto = ST_PROTO_POSTGRES;
 	else if ((protocols & ST_PROTO_BIT(ST_PROTO_MYSQL)) && (kind = sniff_mysql(b, n)))
 		proto = ST_PROTO_MYSQL;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_KAFKA)) && (kind = sniff_kafka(b, n, position, c->role, dir)))
+		proto = ST_PROTO_KAFKA;
 	if (!proto)
 		return false;
 	/* requests flow from client to server: who sent this one tells the role when unknown */
@@ -824,7 +875,7 @@ static __noinline int finish(struct st_conn *c, struct st_conn_key *key, struct 
 
 	asm volatile("%0 &= %1" : "+r"(head) : "i"(2 * ST_CAPTURE_MAX - 1));
 	if (c->protocol == ST_PROTO_UNKNOWN) {
-		if (!head || !sniff(c, s->data, head, dir)) {
+		if (!head || !sniff(c, s->data, head, dir, position)) {
 			if (head && ++c->sniffs >= ST_SNIFF_TRIES) {
 				c->protocol = ST_PROTO_NONE;
 				bpfcol_count(&ignored_conns, 1);

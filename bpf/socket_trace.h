@@ -38,6 +38,7 @@
 #define ST_PROTO_POSTGRES 2
 #define ST_PROTO_MYSQL 3
 #define ST_PROTO_REDIS 4
+#define ST_PROTO_KAFKA 6
 #define ST_PROTO_DNS 7     /* DNS over UDP: a datagram socket, one message per datagram */
 #define ST_PROTO_NONE 255  /* not traced: not a stream (or, with DNS, UDP) socket, filtered out, or no protocol matched */
 

@@ -22,6 +22,7 @@ const PROTOCOL_BITS: Record<ProtocolName, number> = {
   postgresql: KernelProtocol.POSTGRES,
   mysql: KernelProtocol.MYSQL,
   redis: KernelProtocol.REDIS,
+  kafka: KernelProtocol.KAFKA,
   dns: KernelProtocol.DNS,
 };
 

@@ -18,6 +18,8 @@ export const METRIC_SPECS: Record<RequestMetricName, { description: string; boun
   'http.client.request.duration': { description: 'Duration of HTTP client requests', bounds: HTTP_BOUNDS },
   'db.client.operation.duration': { description: 'Duration of database client operations', bounds: DB_BOUNDS },
   'db.server.operation.duration': { description: 'Duration of operations a database server answered, seen on its side of the connection', bounds: DB_BOUNDS },
+  'messaging.client.operation.duration': { description: 'Duration of messaging operations initiated by a producer or consumer client', bounds: HTTP_BOUNDS },
+  'messaging.server.operation.duration': { description: 'Duration of requests a message broker answered, seen on its side of the connection', bounds: HTTP_BOUNDS },
   'dns.lookup.duration': { description: 'Measures the time taken to perform a DNS lookup.', bounds: HTTP_BOUNDS },
 };
 

@@ -100,7 +100,9 @@ export async function waitForSpans(run: TracedRun, select: (s: { span: Span; res
       return run.spans().filter(select);
     }
     if (Date.now() > deadline) {
-      throw new Error(`expected ${count} spans, found ${found.length} after ${timeoutMs} ms; all spans: ${run.spans().length}; bpfcol said:\n${run.bpfcol.output().slice(-3000)}`);
+      const all = run.spans();
+      const last = all.slice(-12).map((s) => `${s.span.name} kind=${s.span.kind} service=${resourceAttr(s.resource, 'service.name')} pid=${resourceAttr(s.resource, 'process.pid')} ${JSON.stringify(s.span.attributes.map((a) => [a.key, Object.values(a.value)[0]]), (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      throw new Error(`expected ${count} spans, found ${found.length} after ${timeoutMs} ms; all spans: ${all.length}, the last:\n  ${last.join('\n  ')}\nbpfcol said:\n${run.bpfcol.output().slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
