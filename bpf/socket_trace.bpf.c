@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
  * socket_trace: the payloads of the TCP and Unix stream connections processes read and write,
- * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis). Raw syscall
+ * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis, HTTP/2). Raw syscall
  * tracepoints only: one program on raw_syscalls:sys_enter, one on sys_exit, dispatching on the
  * syscall id (bench/socket_trace-hooks.ts measured this at about half the cost per socket
  * syscall of the per-syscall tracepoints, which build a perf record before each program runs).
@@ -391,6 +391,85 @@ static __always_inline int sniff_redis(const __u8 *b, __u32 n)
 	return 0;
 }
 
+/*
+ * HTTP/2: the client's connection preface (its first 16 bytes, "PRI * HTTP/2.0\r\n"), or, for a
+ * connection met mid-stream, a frame header that can only be what it says: length <= 16384 (the
+ * default SETTINGS_MAX_FRAME_SIZE), a known type with the lengths and stream ids RFC 9113 requires,
+ * no flag outside the type's. A frame says nothing of who sent it except a HEADERS frame, whose
+ * header block starts with pseudo-header fields (RFC 9113 8.3): a static-table reference to
+ * :method/:scheme/:path/:authority (indexes 1-7) is a request, to :status (8-14) a response. Other
+ * frames are taken only on connections whose role is known (accept()/connect() seen); a connection
+ * of unknown role waits for such a HEADERS frame (or is given up after ST_SNIFF_TRIES payloads).
+ */
+static __always_inline int sniff_http2(const __u8 *b, __u32 n, __u8 role, __u8 dir)
+{
+	if (n >= 16 && is4(b, 'P', 'R', 'I', ' ') && is4(b + 4, '*', ' ', 'H', 'T') && is4(b + 8, 'T', 'P', '/', '2') &&
+	    is4(b + 12, '.', '0', '\r', '\n'))
+		return SNIFF_REQUEST;
+	if (n < 9)
+		return 0;
+	__u32 len = ((__u32)b[0] << 16) | ((__u32)b[1] << 8) | b[2];
+	__u8 type = b[3], flags = b[4];
+	__u32 id = be32(b + 5);
+
+	if (len > 16384 || (id & 0x80000000))
+		return 0;
+	/* a payload captured whole holds the frame whole (writers send frames whole: 9 bytes alone too) */
+	if (n > 9 && n < capture_bytes && len + 9 > n)
+		return 0;
+	switch (type) {
+	case 1: { /* HEADERS: END_STREAM, END_HEADERS, PADDED, PRIORITY */
+		if (!id || (flags & ~0x2d) || n < 10)
+			return 0;
+		__u32 at = 9;
+
+		if (flags & 0x08)
+			at++;
+		if (flags & 0x20)
+			at += 5;
+		if (at >= n || at >= 15)
+			return 0;
+		__u8 f = b[at & 15];
+
+		if ((f & 0xe0) == 0x20) /* a table size update first: look no further */
+			return 0;
+		__u32 idx = (f & 0x80) ? (f & 0x7f) : (f & 0x40) ? (f & 0x3f) : (f & 0x0f);
+
+		if (idx >= 1 && idx <= 7)
+			return SNIFF_REQUEST;
+		if (idx >= 8 && idx <= 14)
+			return SNIFF_RESPONSE;
+		break; /* a dynamic-table reference: says nothing of the sender */
+	}
+	case 0: /* DATA: END_STREAM, PADDED */
+		if (!id || (flags & ~0x09))
+			return 0;
+		break;
+	case 3: /* RST_STREAM */
+		if (!id || flags || len != 4)
+			return 0;
+		break;
+	case 4: /* SETTINGS (ACK: empty) */
+		if (id || (flags & ~0x01) || len % 6 || ((flags & 1) && len))
+			return 0;
+		break;
+	case 6: /* PING */
+		if (id || (flags & ~0x01) || len != 8)
+			return 0;
+		break;
+	case 8: /* WINDOW_UPDATE */
+		if (flags || len != 4)
+			return 0;
+		break;
+	default: /* PRIORITY, PUSH_PROMISE, GOAWAY, CONTINUATION: too rare or too telling to start on */
+		return 0;
+	}
+	if (role == ST_ROLE_UNKNOWN)
+		return 0;
+	/* what the known role says this direction carries */
+	return (role == ST_ROLE_CLIENT) == (dir == ST_EGRESS) ? SNIFF_REQUEST : SNIFF_RESPONSE;
+}
+
 /* Sets c->protocol (and c->role if unknown) when the payload's start matches. */
 static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir)
 {
@@ -407,6 +486,8 @@ static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, 
 		proto = ST_PROTO_POSTGRES;
 	else if ((protocols & ST_PROTO_BIT(ST_PROTO_MYSQL)) && (kind = sniff_mysql(b, n)))
 		proto = ST_PROTO_MYSQL;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_HTTP2)) && (kind = sniff_http2(b, n, c->role, dir)))
+		proto = ST_PROTO_HTTP2;
 	if (!proto)
 		return false;
 	/* requests flow from client to server: who sent this one tells the role when unknown */

@@ -38,6 +38,7 @@
 #define ST_PROTO_POSTGRES 2
 #define ST_PROTO_MYSQL 3
 #define ST_PROTO_REDIS 4
+#define ST_PROTO_HTTP2 5 /* HTTP/2 in cleartext (h2c), gRPC */
 #define ST_PROTO_NONE 255  /* not traced: not a stream socket, filtered out, or no protocol matched */
 
 /* Bits of the `protocols` config: 1 << ST_PROTO_*. */

@@ -21,6 +21,7 @@ const PROTOCOL_BITS: Record<ProtocolName, number> = {
   postgresql: KernelProtocol.POSTGRES,
   mysql: KernelProtocol.MYSQL,
   redis: KernelProtocol.REDIS,
+  http2: KernelProtocol.HTTP2,
 };
 
 /** How often the ring is drained even when the kernel did not wake us (it wakes us only past wakeup_bytes). */

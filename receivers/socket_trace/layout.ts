@@ -15,7 +15,7 @@ export const ROLE_CLIENT = 1;
 export const ROLE_SERVER = 2;
 
 /** ST_PROTO_* */
-export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, NONE: 255 } as const;
+export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, HTTP2: 5, NONE: 255 } as const;
 
 /** st_data_event.flags */
 export const DATA_TAIL = 1;

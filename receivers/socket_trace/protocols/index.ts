@@ -1,12 +1,13 @@
 // The protocols socket_trace parses, by config name and by the kernel's sniff result.
 import { KernelProtocol } from '../layout.ts';
 import { http1 } from './http1.ts';
+import { http2 } from './http2.ts';
 import { mysql } from './mysql.ts';
 import { postgres } from './postgres.ts';
 import { redis } from './redis.ts';
 import type { ProtocolModule, ProtocolName } from './types.ts';
 
-export const MODULES: Record<ProtocolName, ProtocolModule<any, any>> = { http: http1, postgresql: postgres, mysql, redis };
+export const MODULES: Record<ProtocolName, ProtocolModule<any, any>> = { http: http1, postgresql: postgres, mysql, redis, http2 };
 
 /** The module for a kernel protocol id (ST_PROTO_*). */
 export const BY_KERNEL_ID: ReadonlyMap<number, ProtocolModule<any, any>> = new Map<number, ProtocolModule<any, any>>([
@@ -14,4 +15,5 @@ export const BY_KERNEL_ID: ReadonlyMap<number, ProtocolModule<any, any>> = new M
   [KernelProtocol.POSTGRES, postgres],
   [KernelProtocol.MYSQL, mysql],
   [KernelProtocol.REDIS, redis],
+  [KernelProtocol.HTTP2, http2],
 ]);
