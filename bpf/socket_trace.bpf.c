@@ -128,6 +128,10 @@ struct data_scratch {
 	struct st_data_event hdr;
 	/* head (<= ST_CAPTURE_MAX) then tail (<= ST_TAIL_MAX); sized for the masks the verifier sees */
 	__u8 data[2 * ST_CAPTURE_MAX + 2 * ST_TAIL_MAX];
+	/* for h2_data: how the syscall handed over its bytes (after the record: never sent) */
+	__u64 ptr;
+	__u64 count;
+	__u32 via;
 };
 
 struct {
@@ -606,6 +610,178 @@ struct data_call {
 	__u32 via;       /* VIA_* */
 };
 
+/* As copy_iov, from `skip` bytes into the iovecs: first finds the iovec holding that byte (a loop
+ * of its own: one loop doing both makes the verifier walk every mix of skipping and copying). */
+static __always_inline __u32 copy_iov_at(__u8 *dst, const struct iovec *iov, __u64 iovcnt, __u64 skip, __u32 want)
+{
+	struct iovec v = {};
+	__u32 first = ST_IOV_MAX;
+
+	for (__u32 i = 0; i < ST_IOV_MAX; i++) {
+		if (i >= iovcnt || bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			return 0;
+		if (skip < v.iov_len) {
+			first = i;
+			break;
+		}
+		skip -= v.iov_len;
+	}
+	if (first >= ST_IOV_MAX)
+		return 0;
+	__u64 n = v.iov_len - skip;
+
+	if (n > want)
+		n = want;
+	if (n > ST_CAPTURE_MAX)
+		n = ST_CAPTURE_MAX;
+	if (bpf_probe_read_user(dst, n, (const __u8 *)v.iov_base + skip))
+		return 0;
+	if (n >= want || first + 1 >= iovcnt)
+		return n;
+	/* the rest from the following iovecs (few branches: the verifier walks each) */
+	__u32 copied = n;
+
+	for (__u32 j = 1; j < ST_IOV_MAX; j++) {
+		if (first + j >= iovcnt || copied >= want)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[(first + j) & (ST_IOV_MAX - 1)]))
+			break;
+		__u32 m = v.iov_len < want - copied ? v.iov_len : want - copied;
+		__u32 at = copied;
+
+		asm volatile("%0 &= %1" : "+r"(at) : "i"(ST_CAPTURE_MAX - 1));
+		asm volatile("%0 &= %1" : "+r"(m) : "i"(ST_CAPTURE_MAX - 1));
+		if (bpf_probe_read_user(dst + at, m, v.iov_base))
+			break;
+		copied += m;
+	}
+	return copied;
+}
+
+/* ---- HTTP/2: payloads cut at frame boundaries ------------------------------------------------
+ * A payload longer than capture_bytes loses what follows its head; for HTTP/2 that may be the
+ * frame headers and header blocks past a large DATA frame (gRPC trailers, the next responses), and
+ * a header block never seen leaves the receiver's HPACK table unknown. So the kernel follows the
+ * frames of HTTP/2 connections (where the next header starts, h2_next) and sends a payload longer
+ * than capture_bytes as several records, each starting at a frame header its head captures, with
+ * every frame but DATA captured whole when it fits. Positions stay contiguous: user space sees
+ * consecutive segments of one stream. Losing count of the frames (a header cut by a payload's end,
+ * more frames than walked) only makes the next payload assumed to start with a frame, which is
+ * what writers do; a wrong guess costs what the plain capture costs, nothing more. */
+#define ST_H2_PIECES 16   /* records per payload at most: the last one takes the rest */
+#define ST_H2_WALK 64     /* frames walked per record */
+#define ST_H2_LOST 0xffffffffffffffffULL
+
+/*
+ * Walks the frames from *next (an offset in the payload) through the captured window [p, p + n) of
+ * the record starting at p; returns where that record should end: at the first frame whose header
+ * (or, but for DATA, whole frame) lies past the window, or at the payload's end. *next is left at
+ * the next frame header (past ret when the last frame goes on into the next payload). Global, as
+ * h2_read.
+ */
+__noinline __u64 h2_cut(struct data_scratch *s, __u64 p, __u64 n, __u64 ret, __u64 *next)
+{
+	if (!s || !next)
+		return ret;
+	const __u8 *data = s->data;
+	__u64 at = *next;
+
+	for (int i = 0; i < ST_H2_WALK; i++) {
+		if (at >= ret)
+			return ret;
+		if (at + 9 > p + n) {
+			if (at > p)
+				return at; /* its header is past the window: the next record starts with it */
+			*next = ST_H2_LOST; /* cannot be read at all (the payload's end cuts it) */
+			return ret;
+		}
+		__u64 o = at - p;
+
+		asm volatile("%0 &= %1" : "+r"(o) : "i"(ST_CAPTURE_MAX - 1));
+		const __u8 *h = data + o;
+		__u64 len = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
+
+		if (at > p && h[3] != 0 && at + 9 + len > p + n)
+			return at; /* a header block (or control frame) not whole here: it starts the next record */
+		at += 9 + len;
+		*next = at;
+	}
+	return at < ret ? at : ret; /* walked enough for one record: cut at a frame boundary */
+}
+
+/* Sends s->data[0, n) as the record of bytes [p, p + bytes) of the payload in s->hdr. */
+static __always_inline void h2_emit(struct data_scratch *s, __u64 position, __u64 p, __u64 bytes, __u32 n, __u8 flags)
+{
+	s->hdr.flags = flags;
+	s->hdr.position = position + p;
+	s->hdr.bytes = bytes;
+	s->hdr.head_len = n;
+	s->hdr.tail_len = 0;
+	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * ST_CAPTURE_MAX - 1));
+	if (bpf_ringbuf_output(&events, s, sizeof(s->hdr) + n, ring_flags()))
+		bpfcol_count(&events_lost, 1);
+}
+
+/* Up to capture_bytes of the payload from offset off into s->data; how many were read. A global
+ * function: checked once by the verifier, not once per record of h2_data's loop. */
+__noinline __u32 h2_read(struct data_scratch *s, __u64 off, __u32 want)
+{
+	if (!s)
+		return 0;
+	if (want > ST_CAPTURE_MAX)
+		want = ST_CAPTURE_MAX;
+	asm volatile("%0 &= %1" : "+r"(want) : "i"(2 * ST_CAPTURE_MAX - 1));
+	if (s->via == VIA_BUF)
+		return bpf_probe_read_user(s->data, want, (const void *)(s->ptr + off)) == 0 ? want : 0;
+	/* iovecs: up to capture_bytes whatever `want` (a bound the verifier knows keeps its states few;
+	 * the caller keeps what belongs to the record) */
+	if (s->via == VIA_IOV)
+		return copy_iov_at(s->data, (const struct iovec *)s->ptr, s->count, off, capture_bytes);
+	if (s->via == VIA_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)s->ptr) == 0)
+			return copy_iov_at(s->data, msg.msg_iov, msg.msg_iovlen, off, capture_bytes);
+	}
+	return 0;
+}
+
+/*
+ * Sends an HTTP/2 connection's payload, described by s->hdr with its head in s->data, as records
+ * cut at frames. Global functions (this, h2_cut, h2_read): the verifier checks each once, not once
+ * per call site of on_data and per record.
+ */
+__noinline int h2_data(struct st_conn *c, struct data_scratch *s)
+{
+	if (!c || !s)
+		return 0;
+	__u64 ret = s->hdr.bytes, position = s->hdr.position, p = 0, n = s->hdr.head_len;
+	__u32 d = s->hdr.direction & 1;
+	__u64 next = c->h2_next[d];
+	__u8 flags = s->hdr.flags & ~ST_DATA_TAIL;
+
+	if ((flags & ST_DATA_SNIFFED) && n >= 4 && s->data[0] == 'P' && s->data[1] == 'R' && s->data[2] == 'I' && s->data[3] == ' ')
+		next = 24; /* the client preface, then frames */
+	for (int k = 0; k < ST_H2_PIECES; k++) {
+		__u64 end = ret;
+
+		if (k < ST_H2_PIECES - 1 && next != ST_H2_LOST)
+			end = h2_cut(s, p, n, ret, &next);
+		else if (ret > p + n)
+			next = ST_H2_LOST; /* frames in what is not captured: count lost */
+		if (end <= p || end > ret)
+			end = ret;
+		h2_emit(s, position, p, end - p, n < end - p ? n : end - p, flags);
+		flags = 0;
+		if (end >= ret)
+			break;
+		p = end;
+		n = h2_read(s, p, ret - p < capture_bytes ? ret - p : capture_bytes);
+	}
+	c->h2_next[d] = next != ST_H2_LOST && next > ret ? next - ret : 0;
+	return 0;
+}
+
 static __noinline int on_data(struct data_call *call, __u32 dir)
 {
 	__s64 ret = call->ret;
@@ -706,6 +882,15 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 	s->hdr.tid = (__u32)pid_tgid;
 	asm volatile("%0 &= %1" : "+r"(tail) : "i"(2 * ST_TAIL_MAX - 1));
 	__u64 size = sizeof(s->hdr) + head + tail;
+	if (c->protocol == ST_PROTO_HTTP2 && via != VIA_NONE) {
+		/* everything h2_data needs is in the scratch map: the fewer values live here, the fewer
+		 * paths of on_data the verifier tells apart */
+		s->ptr = ptr;
+		s->count = call->count;
+		s->via = via;
+		h2_data(c, s);
+		return 0;
+	}
 	/* as bpfcol_ringbuf_output, with the wake-up policy */
 	if (bpf_ringbuf_output(&events, s, size, ring_flags()))
 		bpfcol_count(&events_lost, 1);

@@ -121,6 +121,7 @@ struct st_conn {
 	__u8 _pad1[6];
 	__u8 laddr[16];
 	__u8 raddr[16];
-};                           /* 96 bytes */
+	__u32 h2_next[2];    /* HTTP/2, by direction: where the next frame header starts, counted from the next payload */
+};                           /* 104 bytes */
 
 #endif /* BPFCOL_SOCKET_TRACE_H */

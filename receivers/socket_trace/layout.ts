@@ -101,6 +101,7 @@ export const Conn = defineStruct({
   _pad1: ['u8', 6],
   laddr: ['u8', 16],
   raddr: ['u8', 16],
+  h2_next: ['u32', 2],
 });
 
 export const LAYOUTS = {
