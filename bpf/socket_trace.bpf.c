@@ -610,14 +610,19 @@ struct data_call {
 	__u32 via;       /* VIA_* */
 };
 
-/* As copy_iov, from `skip` bytes into the iovecs: first finds the iovec holding that byte (a loop
- * of its own: one loop doing both makes the verifier walk every mix of skipping and copying). */
+/* iovecs of one vectored call that HTTP/2 payloads are followed through (writers put each frame's
+ * header and payload in iovecs of their own: Node writes 20 small frames as 40) */
+#define ST_H2_IOV_MAX 256
+
+/* As copy_iov, from `skip` bytes into the iovecs (among the first ST_H2_IOV_MAX): first finds the
+ * iovec holding that byte (a loop of its own: one loop doing both makes the verifier walk every mix
+ * of skipping and copying), then copies from it and up to ST_IOV_MAX - 1 more. */
 static __always_inline __u32 copy_iov_at(__u8 *dst, const struct iovec *iov, __u64 iovcnt, __u64 skip, __u32 want)
 {
 	struct iovec v = {};
-	__u32 first = ST_IOV_MAX;
+	__u32 first = ST_H2_IOV_MAX;
 
-	for (__u32 i = 0; i < ST_IOV_MAX; i++) {
+	for (__u32 i = 0; i < ST_H2_IOV_MAX; i++) {
 		if (i >= iovcnt || bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			return 0;
 		if (skip < v.iov_len) {
@@ -626,7 +631,7 @@ static __always_inline __u32 copy_iov_at(__u8 *dst, const struct iovec *iov, __u
 		}
 		skip -= v.iov_len;
 	}
-	if (first >= ST_IOV_MAX)
+	if (first >= ST_H2_IOV_MAX)
 		return 0;
 	__u64 n = v.iov_len - skip;
 
@@ -644,7 +649,7 @@ static __always_inline __u32 copy_iov_at(__u8 *dst, const struct iovec *iov, __u
 	for (__u32 j = 1; j < ST_IOV_MAX; j++) {
 		if (first + j >= iovcnt || copied >= want)
 			break;
-		if (bpf_probe_read_user(&v, sizeof(v), &iov[(first + j) & (ST_IOV_MAX - 1)]))
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[first + j]))
 			break;
 		__u32 m = v.iov_len < want - copied ? v.iov_len : want - copied;
 		__u32 at = copied;

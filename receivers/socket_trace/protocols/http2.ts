@@ -63,6 +63,8 @@ const SETTINGS_MAX_FRAME_SIZE = 5;
 const SETTINGS_HEADER_TABLE_SIZE = 1;
 const DEFAULT_MAX_FRAME = 16384;
 const MAX_FRAME = (1 << 24) - 1;
+/** Credential headers' values are never kept, even in the HPACK table (pseudo-headers are no credentials: :authority). */
+const redactValue = (name: string): boolean => name.charCodeAt(0) !== 0x3a && isSensitiveHeader(name);
 /** A header block (HEADERS + CONTINUATIONs) larger than this is not waited for. */
 const MAX_BLOCK = 256 * 1024;
 /** Streams followed per connection; beyond, the oldest is dropped. */
@@ -114,7 +116,7 @@ export class Http2Parser implements ConnectionParser<Http2Request, Http2Response
 
   constructor(privacy: PrivacyOptions) {
     this.#privacy = privacy;
-    const dir = (): Direction => ({ decoder: new HpackDecoder(false, { redact: isSensitiveHeader }), first: true, synced: false, skip: 0, skipEnds: 0, block: undefined, maxFrame: DEFAULT_MAX_FRAME, tableSizeSetting: undefined });
+    const dir = (): Direction => ({ decoder: new HpackDecoder(false, { redact: redactValue }), first: true, synced: false, skip: 0, skipEnds: 0, block: undefined, maxFrame: DEFAULT_MAX_FRAME, tableSizeSetting: undefined });
     this.#dirs = { request: dir(), response: dir() };
   }
 
@@ -469,7 +471,7 @@ function describeHttp(e: Exchange<Http2Request, Http2Response>, c: ConnectionInf
   if (!known) a.str('http.request.method_original', raw);
   if (server) a.str('url.path', target.path).str('url.query', query).common('url.scheme', scheme);
   else {
-    const authority = req.authority ?? `${c.serverAddress ?? 'localhost'}${c.serverPort !== undefined ? `:${c.serverPort}` : ''}`;
+    const authority = req.authority || `${c.serverAddress ?? 'localhost'}${c.serverPort !== undefined ? `:${c.serverPort}` : ''}`;
     a.str('url.full', `${scheme}://${authority}${target.path}${query !== undefined ? `?${query}` : ''}`);
   }
   peerAttributes(a, c, where);
