@@ -11,7 +11,8 @@ export interface NginxServer {
   stop(): Promise<void>;
 }
 
-export async function startNginx(dir: string, port: number, locations: string): Promise<NginxServer> {
+/** `listen` adds parameters to the listen directive (`http2` for cleartext HTTP/2). */
+export async function startNginx(dir: string, port: number, locations: string, listen = ''): Promise<NginxServer> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -30,7 +31,7 @@ http {
   scgi_temp_path ${dir};
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${listen ? ` ${listen}` : ''};
 ${locations}
   }
 }
