@@ -1,5 +1,5 @@
 // The socket_trace receiver's config. Every key has a default: `socket_trace:` alone traces every
-// HTTP/1.x, PostgreSQL, MySQL and Redis connection of every process on the machine.
+// HTTP/1.x, PostgreSQL, MySQL, Redis and HTTP/2 (gRPC) connection of every process on the machine.
 import { z } from 'zod';
 import { duration, positiveInt } from '../../src/config/types.ts';
 import { CAPTURE_MAX, EXE_LEN, FILTER_MAX } from './layout.ts';

@@ -241,4 +241,49 @@ describe('socket_trace: HTTP/2 and gRPC with grpc-js, nginx and curl', { timeout
     const client = await waitForSpans(traced, (s) => s.span.kind === CLIENT && resourceAttr(s.resource, 'process.pid') === BigInt(process.pid) && /\/(multi|down)\/\d+$/.test(String(attr(s.span, 'url.full'))), 20);
     assert.equal(client.length, 20);
   });
+
+  it('attached to a gRPC connection in the middle: its streams are counted as skipped, never described from a guessed HPACK table', async () => {
+    // a new bpfcol, started while the channel already carried two calls
+    const port = await freePort();
+    const server = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/grpc-peer.ts'), 'server', String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let client: ChildProcess | undefined;
+    let late: TracedRun | undefined;
+    const lateDir = tempDir('bpfcol-st-http2-late-');
+    try {
+      await firstLine(server);
+      client = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/grpc-peer.ts'), 'client-paused', String(port), '20'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: client.stdout! })[Symbol.asyncIterator]();
+      const { pid, before } = JSON.parse((await lines.next()).value as string);
+      assert.deepEqual(before, [0, 0], 'the channel carried two calls before bpfcol started');
+      late = await startTraced(lateDir.path, [port], 'protocols: [http2]');
+      client.stdin!.write('go\n');
+      const { codes } = JSON.parse((await lines.next()).value as string) as { codes: number[] };
+      assert.deepEqual(codes, new Array(20).fill(0));
+      // the kernel recognised the connection from a HEADERS frame (its role unknown: it predates
+      // bpfcol); both directions' tables hold entries inserted before: every header block that
+      // references them is left undecoded, each stream counted once per side
+      let self = await late.selfMetrics();
+      const seen = () => counterValue(self, 'bpfcol_receiver_socket_trace_requests_skipped_total', { protocol: 'http2' }) + late!.spans().length;
+      for (const deadline = Date.now() + 20_000; seen() < 40 && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 500));
+        self = await late.selfMetrics();
+      }
+      const spans = late.spans();
+      assert.equal(seen(), 40, 'each of the 20 calls on both sides: a span or a skipped stream');
+      assert.ok(counterValue(self, 'bpfcol_receiver_socket_trace_requests_skipped_total', { protocol: 'http2' }) > 0, `${spans.length} spans: ${JSON.stringify(spans.map((x) => [x.span.kind, resourceAttr(x.resource, 'process.pid'), attr(x.span, 'network.peer.port'), x.span.startTimeUnixNano]), (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      for (const { span, resource } of spans) {
+        // whatever could be decoded is exact
+        assert.equal(span.name, 'demo.v1.Items/Get');
+        assert.equal(attr(span, 'rpc.grpc.status_code'), 0n);
+        assert.ok([BigInt(pid), BigInt(server.pid!)].includes(resourceAttr(resource, 'process.pid') as bigint));
+      }
+      assert.equal(counterValue(self, 'bpfcol_receiver_socket_trace_parse_errors_total', { protocol: 'http2' }), 0);
+    } finally {
+      server.stdin!.end();
+      if (client && client.exitCode === null) client.kill();
+      await late?.stop();
+      if (server.exitCode === null) await once(server, 'exit');
+      lateDir.cleanup();
+    }
+  });
 });
