@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
  * socket_trace: the payloads of the TCP and Unix stream connections processes read and write,
- * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis, Kafka). Raw syscall
+ * for the receiver's protocol parsers (HTTP/1, PostgreSQL, MySQL, Redis, HTTP/2, Kafka, DNS). Raw syscall
  * tracepoints only: one program on raw_syscalls:sys_enter, one on sys_exit, dispatching on the
  * syscall id (bench/socket_trace-hooks.ts measured this at about half the cost per socket
  * syscall of the per-syscall tracepoints, which build a perf record before each program runs).
@@ -147,6 +147,10 @@ struct data_scratch {
 	struct st_data_event hdr;
 	/* head (<= ST_CAPTURE_MAX) then tail (<= ST_TAIL_MAX); sized for the masks the verifier sees */
 	__u8 data[2 * ST_CAPTURE_MAX + 2 * ST_TAIL_MAX];
+	/* for h2_data: how the syscall handed over its bytes (after the record: never sent) */
+	__u64 ptr;
+	__u64 count;
+	__u32 via;
 };
 
 struct {
@@ -477,6 +481,85 @@ static __always_inline int sniff_kafka(const __u8 *b, __u32 n, __u64 position, _
 	return 0;
 }
 
+/*
+ * HTTP/2: the client's connection preface (its first 16 bytes, "PRI * HTTP/2.0\r\n"), or, for a
+ * connection met mid-stream, a frame header that can only be what it says: length <= 16384 (the
+ * default SETTINGS_MAX_FRAME_SIZE), a known type with the lengths and stream ids RFC 9113 requires,
+ * no flag outside the type's. A frame says nothing of who sent it except a HEADERS frame, whose
+ * header block starts with pseudo-header fields (RFC 9113 8.3): a static-table reference to
+ * :method/:scheme/:path/:authority (indexes 1-7) is a request, to :status (8-14) a response. Other
+ * frames are taken only on connections whose role is known (accept()/connect() seen); a connection
+ * of unknown role waits for such a HEADERS frame (or is given up after ST_SNIFF_TRIES payloads).
+ */
+static __always_inline int sniff_http2(const __u8 *b, __u32 n, __u8 role, __u8 dir)
+{
+	if (n >= 16 && is4(b, 'P', 'R', 'I', ' ') && is4(b + 4, '*', ' ', 'H', 'T') && is4(b + 8, 'T', 'P', '/', '2') &&
+	    is4(b + 12, '.', '0', '\r', '\n'))
+		return SNIFF_REQUEST;
+	if (n < 9)
+		return 0;
+	__u32 len = ((__u32)b[0] << 16) | ((__u32)b[1] << 8) | b[2];
+	__u8 type = b[3], flags = b[4];
+	__u32 id = be32(b + 5);
+
+	if (len > 16384 || (id & 0x80000000))
+		return 0;
+	/* a payload captured whole holds the frame whole (writers send frames whole: 9 bytes alone too) */
+	if (n > 9 && n < capture_bytes && len + 9 > n)
+		return 0;
+	switch (type) {
+	case 1: { /* HEADERS: END_STREAM, END_HEADERS, PADDED, PRIORITY */
+		if (!id || (flags & ~0x2d) || n < 10)
+			return 0;
+		__u32 at = 9;
+
+		if (flags & 0x08)
+			at++;
+		if (flags & 0x20)
+			at += 5;
+		if (at >= n || at >= 15)
+			return 0;
+		__u8 f = b[at & 15];
+
+		if ((f & 0xe0) == 0x20) /* a table size update first: look no further */
+			return 0;
+		__u32 idx = (f & 0x80) ? (f & 0x7f) : (f & 0x40) ? (f & 0x3f) : (f & 0x0f);
+
+		if (idx >= 1 && idx <= 7)
+			return SNIFF_REQUEST;
+		if (idx >= 8 && idx <= 14)
+			return SNIFF_RESPONSE;
+		break; /* a dynamic-table reference: says nothing of the sender */
+	}
+	case 0: /* DATA: END_STREAM, PADDED */
+		if (!id || (flags & ~0x09))
+			return 0;
+		break;
+	case 3: /* RST_STREAM */
+		if (!id || flags || len != 4)
+			return 0;
+		break;
+	case 4: /* SETTINGS (ACK: empty) */
+		if (id || (flags & ~0x01) || len % 6 || ((flags & 1) && len))
+			return 0;
+		break;
+	case 6: /* PING */
+		if (id || (flags & ~0x01) || len != 8)
+			return 0;
+		break;
+	case 8: /* WINDOW_UPDATE */
+		if (flags || len != 4)
+			return 0;
+		break;
+	default: /* PRIORITY, PUSH_PROMISE, GOAWAY, CONTINUATION: too rare or too telling to start on */
+		return 0;
+	}
+	if (role == ST_ROLE_UNKNOWN)
+		return 0;
+	/* what the known role says this direction carries */
+	return (role == ST_ROLE_CLIENT) == (dir == ST_EGRESS) ? SNIFF_REQUEST : SNIFF_RESPONSE;
+}
+
 /* Sets c->protocol (and c->role if unknown) when the payload's start matches. */
 static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, __u8 dir, __u64 position)
 {
@@ -495,6 +578,8 @@ static __always_inline bool sniff(struct st_conn *c, const __u8 *data, __u32 n, 
 		proto = ST_PROTO_MYSQL;
 	else if ((protocols & ST_PROTO_BIT(ST_PROTO_KAFKA)) && (kind = sniff_kafka(b, n, position, c->role, dir)))
 		proto = ST_PROTO_KAFKA;
+	else if ((protocols & ST_PROTO_BIT(ST_PROTO_HTTP2)) && (kind = sniff_http2(b, n, c->role, dir)))
+		proto = ST_PROTO_HTTP2;
 	if (!proto)
 		return false;
 	/* requests flow from client to server: who sent this one tells the role when unknown */
@@ -684,6 +769,183 @@ struct data_call {
 	__u32 via;       /* VIA_* */
 };
 
+/* iovecs of one vectored call that HTTP/2 payloads are followed through (writers put each frame's
+ * header and payload in iovecs of their own: Node writes 20 small frames as 40) */
+#define ST_H2_IOV_MAX 256
+
+/* As copy_iov, from `skip` bytes into the iovecs (among the first ST_H2_IOV_MAX): first finds the
+ * iovec holding that byte (a loop of its own: one loop doing both makes the verifier walk every mix
+ * of skipping and copying), then copies from it and up to ST_IOV_MAX - 1 more. */
+static __always_inline __u32 copy_iov_at(__u8 *dst, const struct iovec *iov, __u64 iovcnt, __u64 skip, __u32 want)
+{
+	struct iovec v = {};
+	__u32 first = ST_H2_IOV_MAX;
+
+	for (__u32 i = 0; i < ST_H2_IOV_MAX; i++) {
+		if (i >= iovcnt || bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			return 0;
+		if (skip < v.iov_len) {
+			first = i;
+			break;
+		}
+		skip -= v.iov_len;
+	}
+	if (first >= ST_H2_IOV_MAX)
+		return 0;
+	__u64 n = v.iov_len - skip;
+
+	if (n > want)
+		n = want;
+	if (n > ST_CAPTURE_MAX)
+		n = ST_CAPTURE_MAX;
+	if (bpf_probe_read_user(dst, n, (const __u8 *)v.iov_base + skip))
+		return 0;
+	if (n >= want || first + 1 >= iovcnt)
+		return n;
+	/* the rest from the following iovecs (few branches: the verifier walks each) */
+	__u32 copied = n;
+
+	for (__u32 j = 1; j < ST_IOV_MAX; j++) {
+		if (first + j >= iovcnt || copied >= want)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[first + j]))
+			break;
+		__u32 m = v.iov_len < want - copied ? v.iov_len : want - copied;
+		__u32 at = copied;
+
+		asm volatile("%0 &= %1" : "+r"(at) : "i"(ST_CAPTURE_MAX - 1));
+		asm volatile("%0 &= %1" : "+r"(m) : "i"(ST_CAPTURE_MAX - 1));
+		if (bpf_probe_read_user(dst + at, m, v.iov_base))
+			break;
+		copied += m;
+	}
+	return copied;
+}
+
+/* ---- HTTP/2: payloads cut at frame boundaries ------------------------------------------------
+ * A payload longer than capture_bytes loses what follows its head; for HTTP/2 that may be the
+ * frame headers and header blocks past a large DATA frame (gRPC trailers, the next responses), and
+ * a header block never seen leaves the receiver's HPACK table unknown. So the kernel follows the
+ * frames of HTTP/2 connections (where the next header starts, h2_next) and sends a payload longer
+ * than capture_bytes as several records, each starting at a frame header its head captures, with
+ * every frame but DATA captured whole when it fits. Positions stay contiguous: user space sees
+ * consecutive segments of one stream. Losing count of the frames (a header cut by a payload's end,
+ * more frames than walked) only makes the next payload assumed to start with a frame, which is
+ * what writers do; a wrong guess costs what the plain capture costs, nothing more. */
+#define ST_H2_PIECES 16   /* records per payload at most: the last one takes the rest */
+#define ST_H2_WALK 64     /* frames walked per record */
+#define ST_H2_LOST 0xffffffffffffffffULL
+
+/*
+ * Walks the frames from *next (an offset in the payload) through the captured window [p, p + n) of
+ * the record starting at p; returns where that record should end: at the first frame whose header
+ * (or, but for DATA, whole frame) lies past the window, or at the payload's end. *next is left at
+ * the next frame header (past ret when the last frame goes on into the next payload). Global, as
+ * h2_read.
+ */
+__noinline __u64 h2_cut(struct data_scratch *s, __u64 p, __u64 n, __u64 ret, __u64 *next)
+{
+	if (!s || !next)
+		return ret;
+	const __u8 *data = s->data;
+	__u64 at = *next;
+
+	for (int i = 0; i < ST_H2_WALK; i++) {
+		if (at >= ret)
+			return ret;
+		if (at + 9 > p + n) {
+			if (at > p)
+				return at; /* its header is past the window: the next record starts with it */
+			*next = ST_H2_LOST; /* cannot be read at all (the payload's end cuts it) */
+			return ret;
+		}
+		__u64 o = at - p;
+
+		asm volatile("%0 &= %1" : "+r"(o) : "i"(ST_CAPTURE_MAX - 1));
+		const __u8 *h = data + o;
+		__u64 len = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
+
+		if (at > p && h[3] != 0 && at + 9 + len > p + n)
+			return at; /* a header block (or control frame) not whole here: it starts the next record */
+		at += 9 + len;
+		*next = at;
+	}
+	return at < ret ? at : ret; /* walked enough for one record: cut at a frame boundary */
+}
+
+/* Sends s->data[0, n) as the record of bytes [p, p + bytes) of the payload in s->hdr. */
+static __always_inline void h2_emit(struct data_scratch *s, __u64 position, __u64 p, __u64 bytes, __u32 n, __u8 flags)
+{
+	s->hdr.flags = flags;
+	s->hdr.position = position + p;
+	s->hdr.bytes = bytes;
+	s->hdr.head_len = n;
+	s->hdr.tail_len = 0;
+	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * ST_CAPTURE_MAX - 1));
+	if (bpf_ringbuf_output(&events, s, sizeof(s->hdr) + n, ring_flags()))
+		bpfcol_count(&events_lost, 1);
+}
+
+/* Up to capture_bytes of the payload from offset off into s->data; how many were read. A global
+ * function: checked once by the verifier, not once per record of h2_data's loop. */
+__noinline __u32 h2_read(struct data_scratch *s, __u64 off, __u32 want)
+{
+	if (!s)
+		return 0;
+	if (want > ST_CAPTURE_MAX)
+		want = ST_CAPTURE_MAX;
+	asm volatile("%0 &= %1" : "+r"(want) : "i"(2 * ST_CAPTURE_MAX - 1));
+	if (s->via == VIA_BUF)
+		return bpf_probe_read_user(s->data, want, (const void *)(s->ptr + off)) == 0 ? want : 0;
+	/* iovecs: up to capture_bytes whatever `want` (a bound the verifier knows keeps its states few;
+	 * the caller keeps what belongs to the record) */
+	if (s->via == VIA_IOV)
+		return copy_iov_at(s->data, (const struct iovec *)s->ptr, s->count, off, capture_bytes);
+	if (s->via == VIA_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)s->ptr) == 0)
+			return copy_iov_at(s->data, msg.msg_iov, msg.msg_iovlen, off, capture_bytes);
+	}
+	return 0;
+}
+
+/*
+ * Sends an HTTP/2 connection's payload, described by s->hdr with its head in s->data, as records
+ * cut at frames. Global functions (this, h2_cut, h2_read): the verifier checks each once, not once
+ * per call site of on_data and per record.
+ */
+__noinline int h2_data(struct st_conn *c, struct data_scratch *s)
+{
+	if (!c || !s)
+		return 0;
+	__u64 ret = s->hdr.bytes, position = s->hdr.position, p = 0, n = s->hdr.head_len;
+	__u32 d = s->hdr.direction & 1;
+	__u64 next = c->h2_next[d];
+	__u8 flags = s->hdr.flags & ~ST_DATA_TAIL;
+
+	if ((flags & ST_DATA_SNIFFED) && n >= 4 && s->data[0] == 'P' && s->data[1] == 'R' && s->data[2] == 'I' && s->data[3] == ' ')
+		next = 24; /* the client preface, then frames */
+	for (int k = 0; k < ST_H2_PIECES; k++) {
+		__u64 end = ret;
+
+		if (k < ST_H2_PIECES - 1 && next != ST_H2_LOST)
+			end = h2_cut(s, p, n, ret, &next);
+		else if (ret > p + n)
+			next = ST_H2_LOST; /* frames in what is not captured: count lost */
+		if (end <= p || end > ret)
+			end = ret;
+		h2_emit(s, position, p, end - p, n < end - p ? n : end - p, flags);
+		flags = 0;
+		if (end >= ret)
+			break;
+		p = end;
+		n = h2_read(s, p, ret - p < capture_bytes ? ret - p : capture_bytes);
+	}
+	c->h2_next[d] = next != ST_H2_LOST && next > ret ? next - ret : 0;
+	return 0;
+}
+
 /*
  * One datagram of a UDP socket (DNS): a whole message, recorded when its peer or the socket's
  * local port is a DNS port, with the peer after the payload (ST_DATA_PEER; no tail). Reached from
@@ -858,6 +1120,11 @@ static __noinline void capture(struct data_call *call, struct data_scratch *s, _
 	s->hdr.bytes = ret;
 	s->hdr.head_len = head;
 	s->hdr.tail_len = tail;
+	/* everything h2_data needs is in the scratch map: the fewer values live in finish(), the
+	 * fewer of its paths the verifier tells apart */
+	s->ptr = ptr;
+	s->count = call->count;
+	s->via = via;
 }
 
 /*
@@ -897,6 +1164,12 @@ static __noinline int finish(struct st_conn *c, struct st_conn_key *key, struct 
 	s->hdr.tid = (__u32)bpf_get_current_pid_tgid();
 	asm volatile("%0 &= %1" : "+r"(tail) : "i"(2 * ST_TAIL_MAX - 1));
 	__u64 size = sizeof(s->hdr) + head + tail;
+	/* HTTP/2 from a syscall (not TLS plaintext, whose buffer may be gone by now): cut at frames,
+	 * reading past the capture from the syscall's buffers that capture() noted in s */
+	if (c->protocol == ST_PROTO_HTTP2 && !(s->hdr.flags & (ST_DATA_NO_COPY | ST_DATA_TLS))) {
+		h2_data(c, s);
+		return 0;
+	}
 	/* as bpfcol_ringbuf_output, with the wake-up policy */
 	if (bpf_ringbuf_output(&events, s, size, ring_flags()))
 		bpfcol_count(&events_lost, 1);

@@ -38,6 +38,7 @@
 #define ST_PROTO_POSTGRES 2
 #define ST_PROTO_MYSQL 3
 #define ST_PROTO_REDIS 4
+#define ST_PROTO_HTTP2 5 /* HTTP/2 in cleartext (h2c), gRPC */
 #define ST_PROTO_KAFKA 6
 #define ST_PROTO_DNS 7     /* DNS over UDP: a datagram socket, one message per datagram */
 #define ST_PROTO_NONE 255  /* not traced: not a stream (or, with DNS, UDP) socket, filtered out, or no protocol matched */
@@ -137,7 +138,8 @@ struct st_conn {
 	__u8 _pad1[6];
 	__u8 laddr[16];
 	__u8 raddr[16];
-};                           /* 96 bytes */
+	__u32 h2_next[2];    /* HTTP/2, by direction: where the next frame header starts, counted from the next payload */
+};                           /* 104 bytes */
 
 /* ---- TLS (bpf/socket_trace_tls.h): processes started, for the user-space attacher ---------- */
 #define ST_EV_EXEC 1

@@ -12,7 +12,7 @@ const errors = (input: unknown) => {
 describe('socket_trace config', () => {
   it('has a default for every key: everything traced, privacy by default', () => {
     const c = socketTraceConfigSchema.parse({});
-    assert.deepEqual(c.protocols, ['http', 'postgresql', 'mysql', 'redis', 'kafka', 'dns']);
+    assert.deepEqual(c.protocols, ['http', 'postgresql', 'mysql', 'redis', 'http2', 'kafka', 'dns']);
     assert.deepEqual(c.dns, { ports: [53] });
     assert.equal(c.capture_bytes, 4096);
     assert.deepEqual(c.filters, { ports: [], pids: [], executables: [] });
@@ -26,7 +26,7 @@ describe('socket_trace config', () => {
   });
 
   it('says what was expected', () => {
-    assert.deepEqual(errors({ protocols: ['http', 'grpc'] }), ['protocols.1: expected one of http, postgresql, mysql, redis, kafka, dns']);
+    assert.deepEqual(errors({ protocols: ['http', 'grpc'] }), ['protocols.1: expected one of http, postgresql, mysql, redis, http2, kafka, dns']);
     assert.deepEqual(errors({ capture_bytes: 100000 }), ['capture_bytes: expected at most 8192 bytes (the kernel program\'s bound)']);
     assert.deepEqual(errors({ filters: { ports: [0] } }), ['filters.ports.0: expected a port number between 1 and 65535']);
     assert.deepEqual(errors({ filters: { executables: ['/usr/sbin/nginx'] } }), ['filters.executables.0: expected the base name of an executable (nginx), not a path']);

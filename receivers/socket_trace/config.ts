@@ -1,6 +1,6 @@
 // The socket_trace receiver's config. Every key has a default: `socket_trace:` alone traces every
-// HTTP/1.x, PostgreSQL, MySQL, Redis and Kafka connection and every DNS lookup over UDP (port 53)
-// of every process on the machine.
+// HTTP/1.x, PostgreSQL, MySQL, Redis, HTTP/2 (gRPC) and Kafka connection and every DNS lookup over
+// UDP (port 53) of every process on the machine.
 import { z } from 'zod';
 import { duration, positiveInt } from '../../src/config/types.ts';
 import { CAPTURE_MAX, EXE_LEN, FILTER_MAX } from './layout.ts';

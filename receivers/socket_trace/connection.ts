@@ -20,6 +20,8 @@ export interface ParseStats {
   gaps: number;
   /** Records repeating bytes already seen. */
   stale: number;
+  /** Requests seen but not described (HTTP/2 header blocks that could not be decoded without guessing). */
+  skipped: number;
 }
 
 export interface ExchangeSink {
@@ -79,6 +81,7 @@ export class TracedConnection {
         this.#matcher.response(m, this.#emit);
       },
       desync: (beforeNs: number) => void this.#matcher.expire(beforeNs),
+      skipped: () => void this.#stats.skipped++,
     };
   }
 

@@ -22,6 +22,7 @@ const PROTOCOL_BITS: Record<ProtocolName, number> = {
   postgresql: KernelProtocol.POSTGRES,
   mysql: KernelProtocol.MYSQL,
   redis: KernelProtocol.REDIS,
+  http2: KernelProtocol.HTTP2,
   kafka: KernelProtocol.KAFKA,
   dns: KernelProtocol.DNS,
 };

@@ -15,7 +15,7 @@ export const ROLE_CLIENT = 1;
 export const ROLE_SERVER = 2;
 
 /** ST_PROTO_* */
-export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, KAFKA: 6, DNS: 7, NONE: 255 } as const;
+export const KernelProtocol = { HTTP1: 1, POSTGRES: 2, MYSQL: 3, REDIS: 4, HTTP2: 5, KAFKA: 6, DNS: 7, NONE: 255 } as const;
 
 /** st_data_event.flags */
 export const DATA_TAIL = 1;
@@ -111,6 +111,7 @@ export const Conn = defineStruct({
   _pad1: ['u8', 6],
   laddr: ['u8', 16],
   raddr: ['u8', 16],
+  h2_next: ['u32', 2],
 });
 
 // TLS (bpf/socket_trace_tls.h): mirrors struct st_exec_event, the records of the tls_execs ring.

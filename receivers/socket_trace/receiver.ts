@@ -39,7 +39,7 @@ export class SocketTraceReceiver implements Component {
   readonly #queue: SpanQueue;
   readonly #metrics: RequestMetrics;
   readonly #tracker: ConnectionTracker;
-  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'records' | 'recordsDropped' | 'tlsUnattributed', Counter>;
+  readonly #counters: Record<'kernelLost' | 'truncated' | 'ignored' | 'parse' | 'unanswered' | 'unmatched' | 'gaps' | 'dropped' | 'exchanges' | 'skipped' | 'records' | 'recordsDropped' | 'tlsUnattributed', Counter>;
   #clock: KernelClock | undefined;
   #kernel: SocketTraceKernel | undefined;
   #tls: TlsAttacher | undefined;
@@ -74,6 +74,7 @@ export class SocketTraceReceiver implements Component {
       unmatched: t.counter('receiver_socket_trace_responses_unmatched', 'Responses without a request (bpfcol attached mid-connection, or lost bytes)', '{responses}'),
       dropped: t.counter('receiver_socket_trace_spans_dropped', 'Spans dropped (reason=queue_full: the pipeline refused them for too long; refused: permanently)', '{spans}'),
       exchanges: t.counter('receiver_socket_trace_requests', 'Request/response pairs traced', '{requests}'),
+      skipped: t.counter('receiver_socket_trace_requests_skipped', 'Requests seen but not traced (HTTP/2: a header block referencing HPACK table entries inserted before bpfcol watched, or not captured)', '{requests}'),
       records: t.counter('receiver_socket_trace_records', 'Records received from the kernel', '{records}'),
       recordsDropped: t.counter('receiver_socket_trace_records_dropped', 'Records dropped in user space (reason=unknown_connection: its open record was lost)', '{records}'),
       tlsUnattributed: t.counter('receiver_socket_trace_tls_unattributed', 'TLS plaintext the probes could not put on a connection (reason=read_unbound: an SSL_read with no connection known; write_replaced: an SSL_write waiting for its connection replaced by the next; pending_full: no room to wait)', '{calls}'),
@@ -308,6 +309,7 @@ export class SocketTraceReceiver implements Component {
       delta(`${protocol}.unanswered`, s.unanswered, this.#counters.unanswered, attrs);
       delta(`${protocol}.unmatched`, s.unmatched, this.#counters.unmatched, attrs);
       delta(`${protocol}.exchanges`, s.exchanges, this.#counters.exchanges, attrs);
+      if (s.skipped) delta(`${protocol}.skipped`, s.skipped, this.#counters.skipped, attrs);
     }
   }
 

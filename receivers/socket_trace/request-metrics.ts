@@ -12,12 +12,16 @@ export const SCOPE_NAME = 'bpfcol/receiver/socket_trace';
 
 const HTTP_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const DB_BOUNDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+/** rpc.*.duration are in milliseconds (their semantic conventions): the HTTP bounds, scaled. */
+const RPC_BOUNDS = HTTP_BOUNDS.map((b) => Math.round(b * 1000));
 
-export const METRIC_SPECS: Record<RequestMetricName, { description: string; bounds: number[] }> = {
+export const METRIC_SPECS: Record<RequestMetricName, { description: string; bounds: number[]; unit?: string; scale?: number }> = {
   'http.server.request.duration': { description: 'Duration of HTTP server requests', bounds: HTTP_BOUNDS },
   'http.client.request.duration': { description: 'Duration of HTTP client requests', bounds: HTTP_BOUNDS },
   'db.client.operation.duration': { description: 'Duration of database client operations', bounds: DB_BOUNDS },
   'db.server.operation.duration': { description: 'Duration of operations a database server answered, seen on its side of the connection', bounds: DB_BOUNDS },
+  'rpc.server.duration': { description: 'Duration of inbound RPCs (gRPC)', bounds: RPC_BOUNDS, unit: 'ms', scale: 1000 },
+  'rpc.client.duration': { description: 'Duration of outbound RPCs (gRPC)', bounds: RPC_BOUNDS, unit: 'ms', scale: 1000 },
   'messaging.client.operation.duration': { description: 'Duration of messaging operations initiated by a producer or consumer client', bounds: HTTP_BOUNDS },
   'messaging.server.operation.duration': { description: 'Duration of requests a message broker answered, seen on its side of the connection', bounds: HTTP_BOUNDS },
   'dns.lookup.duration': { description: 'Measures the time taken to perform a DNS lookup.', bounds: HTTP_BOUNDS },
@@ -94,7 +98,9 @@ export class RequestMetrics {
 
   /** Adds one duration to a series. */
   observe(s: Series, seconds: number, nowNs: bigint): void {
-    const bounds = METRIC_SPECS[s.metric].bounds;
+    const spec = METRIC_SPECS[s.metric];
+    const bounds = spec.bounds;
+    if (spec.scale !== undefined) seconds *= spec.scale; // in the metric's unit from here
     let i = 0;
     while (i < bounds.length && seconds > bounds[i]!) i++;
     s.buckets[i]!++;
@@ -132,7 +138,7 @@ export class RequestMetrics {
         out.push({
           name,
           description: METRIC_SPECS[name].description,
-          unit: 's',
+          unit: METRIC_SPECS[name].unit ?? 's',
           data: {
             type: 'histogram',
             aggregationTemporality: AggregationTemporality.CUMULATIVE,

@@ -24,7 +24,7 @@ export interface TrackerStats {
   perProtocol: Map<ProtocolName, ProtocolStats>;
 }
 
-const newProtocolStats = (): ProtocolStats => ({ garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, unanswered: 0, unmatched: 0, exchanges: 0 });
+const newProtocolStats = (): ProtocolStats => ({ garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, skipped: 0, unanswered: 0, unmatched: 0, exchanges: 0 });
 
 export class ConnectionTracker {
   readonly #conns = new Map<number, TracedConnection>();

@@ -14,6 +14,8 @@ export interface NginxServer {
 export interface NginxOptions {
   /** Serve HTTPS with this certificate and key (PEM files). */
   tls?: { certificate: string; key: string };
+  /** Parameters added to the listen directive (`http2` for cleartext HTTP/2). */
+  listen?: string;
 }
 
 export async function startNginx(dir: string, port: number, locations: string, options: NginxOptions = {}): Promise<NginxServer> {
@@ -35,7 +37,7 @@ http {
   scgi_temp_path ${dir};
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};
+    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''}${options.listen ? ` ${options.listen}` : ''};
 ${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};\n` : ''}${locations}
   }
 }

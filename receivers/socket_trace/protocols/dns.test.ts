@@ -32,7 +32,7 @@ function udpConnection(role: 'client' | 'server', capture = 1 << 16) {
   const info: ConnectionInfo = role === 'client'
     ? { role, transport: 'udp', networkType: 'ipv4', serverAddress: '0.0.0.0', serverPort: 0, peerAddress: '0.0.0.0', peerPort: 0 }
     : { role, transport: 'udp', networkType: 'ipv4', serverAddress: '127.0.0.1', serverPort: 53, clientAddress: '0.0.0.0', clientPort: 0 };
-  const stats: ParseStats & MatchStats = { garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, unanswered: 0, unmatched: 0 };
+  const stats: ParseStats & MatchStats = { garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, skipped: 0, unanswered: 0, unmatched: 0 };
   const exchanges: Exchange<DnsMessage, DnsMessage>[] = [];
   const connection = new TracedConnection({ id: 1, tgid: 1, fd: 3, startTime: 0n, cgroupId: 0n, comm: 'test', openedNs: 0 }, info, dns, DEFAULT_PRIVACY, stats, (_c, e) => exchanges.push(e as Exchange<DnsMessage, DnsMessage>));
   let clock = 1000;

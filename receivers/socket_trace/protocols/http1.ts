@@ -409,7 +409,7 @@ export function parseTraceparent(value: string | undefined, state?: string): Tra
   return ctx;
 }
 
-function splitTarget(target: string): { path: string; query?: string; host?: string } {
+export function splitTarget(target: string): { path: string; query?: string; host?: string } {
   let t = target;
   let host: string | undefined;
   if (!t.startsWith('/')) {
@@ -431,7 +431,7 @@ function splitTarget(target: string): { path: string; query?: string; host?: str
 const hosts = new Map<string, { host?: string; port?: number }>();
 
 /** host[:port] of a Host header (IPv6 in brackets); the same few hosts repeat: remembered. */
-function splitHost(value: string | undefined): { host?: string; port?: number } {
+export function splitHost(value: string | undefined): { host?: string; port?: number } {
   if (!value) return {};
   let r = hosts.get(value);
   if (!r) {
@@ -459,7 +459,7 @@ function parseHost(value: string): { host?: string; port?: number } {
   return port === undefined ? { host } : { host, port };
 }
 
-function headerAttributes(a: Attrs, prefix: string, headers: Record<string, string[]> | undefined): void {
+export function headerAttributes(a: Attrs, prefix: string, headers: Record<string, string[]> | undefined): void {
   if (!headers) return;
   for (const [name, values] of Object.entries(headers)) a.strings(`${prefix}.${name}`, values);
 }

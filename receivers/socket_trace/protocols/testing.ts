@@ -33,7 +33,7 @@ export function connectionFor(protocol: ProtocolModule<any, any>, options: FeedO
   const info: ConnectionInfo = role === 'server'
     ? { role, transport: 'tcp', networkType: 'ipv4', serverAddress: '127.0.0.1', serverPort: 8080, clientAddress: '127.0.0.1', clientPort: 40000, peerAddress: '127.0.0.1', peerPort: 40000 }
     : { role, transport: 'tcp', networkType: 'ipv4', serverAddress: '127.0.0.1', serverPort: 8080, peerAddress: '127.0.0.1', peerPort: 8080 };
-  const stats: ParseStats & MatchStats = { garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, unanswered: 0, unmatched: 0 };
+  const stats: ParseStats & MatchStats = { garbage: 0, holes: 0, errors: 0, gaps: 0, stale: 0, skipped: 0, unanswered: 0, unmatched: 0 };
   const exchanges: Exchange<any, any>[] = [];
   const connection = new TracedConnection(
     { id: 1, tgid: 1, fd: 3, startTime: 0n, cgroupId: 0n, comm: 'test', openedNs: 0 },

@@ -14,7 +14,7 @@ import type { KeyValue } from '../../../src/pdata/common.ts';
 import type { ByteStream } from '../stream.ts';
 
 /** Protocols of this receiver (as written in the config's `protocols`). */
-export const PROTOCOLS = ['http', 'postgresql', 'mysql', 'redis', 'kafka', 'dns'] as const;
+export const PROTOCOLS = ['http', 'postgresql', 'mysql', 'redis', 'http2', 'kafka', 'dns'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 /** Which stream a parser reads: the client's or the server's. */
@@ -50,6 +50,8 @@ export interface MessageSink<Req, Res> {
    * `beforeNs` are dropped rather than paired with later responses.
    */
   desync(beforeNs: number): void;
+  /** A request the parser saw but will not describe (HTTP/2: a header block that could not be decoded without guessing). */
+  skipped?(): void;
 }
 
 /**
@@ -127,7 +129,7 @@ export interface SpanDescription {
   metric?: { name: RequestMetricName; attributes: () => KeyValue[]; key: string };
 }
 
-export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration', 'messaging.client.operation.duration', 'messaging.server.operation.duration', 'dns.lookup.duration'] as const;
+export const REQUEST_METRICS = ['http.server.request.duration', 'http.client.request.duration', 'db.client.operation.duration', 'db.server.operation.duration', 'rpc.server.duration', 'rpc.client.duration', 'messaging.client.operation.duration', 'messaging.server.operation.duration', 'dns.lookup.duration'] as const;
 export type RequestMetricName = (typeof REQUEST_METRICS)[number];
 
 export interface ProtocolModule<Req = unknown, Res = unknown> {
