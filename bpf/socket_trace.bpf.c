@@ -96,8 +96,11 @@ struct {
 	__type(value, struct st_conn);
 } conns SEC(".maps");
 
-/* Sockets seen at accept()/connect(), by struct sock address: the role of a socket whose fd
- * reaches a read or write in another process (a child after fork()). */
+/* Sockets seen at accept()/connect(), by inode number: the role of a socket whose fd reaches a
+ * read or write in another process (a child after fork()). Not by struct sock address: a freed
+ * socket's memory is soon another socket's, which would inherit its role (a resolver's connected
+ * UDP socket made the next DNS server at that address a "client", whose queries then never
+ * matched its role). Socket inode numbers are not reused while the counter does not wrap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -176,11 +179,18 @@ BPFCOL_BTF_STRUCT(st_peer);
 static __u64 next_conn_id = 0;
 
 /* ---- processes ----------------------------------------------------------------------------- */
+/*
+ * Which program a process runs: its start time, plus its exec count above bit 52 (52 days of
+ * start times in ns below). An exec closes the close-on-exec fds without any close(): entries
+ * (tgid, fd) of the program before must not match the new program's sockets that reuse those fds
+ * (`ip netns exec dnsmasq`: ip's netlink socket entry, untraced, on dnsmasq's UDP socket's fd).
+ * User space only compares the value (the process cache is keyed by it).
+ */
 static __always_inline __u64 process_start(void)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
 
-	return t->group_leader->start_time;
+	return leader->start_time + ((__u64)leader->self_exec_id << 52);
 }
 
 static __always_inline bool name_listed(const char *name)
@@ -257,7 +267,7 @@ static __always_inline struct file *fd_file(__u32 fd)
 
 /* The struct sock of a TCP (v4/v6) or Unix stream socket fd, or (DNS enabled) of a UDP socket
  * (*dgram set), or NULL. */
-static __always_inline struct sock *traced_sock(__u32 fd, __u8 *family, bool *dgram)
+static __always_inline struct sock *traced_sock(__u32 fd, __u8 *family, bool *dgram, __u64 *ino)
 {
 	struct file *f = fd_file(fd);
 	struct socket *sock;
@@ -267,6 +277,7 @@ static __always_inline struct sock *traced_sock(__u32 fd, __u8 *family, bool *dg
 		return NULL;
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
 	sock = (struct socket *)BPF_CORE_READ(f, private_data);
 	if (!sock)
 		return NULL;
@@ -324,7 +335,8 @@ static __noinline struct st_conn *track(struct st_conn_key *key, __u8 role, __u6
 {
 	struct st_conn c = {};
 	bool dgram = false;
-	struct sock *sk = traced_sock(key->fd, &c.family, &dgram);
+	__u64 ino = 0;
+	struct sock *sk = traced_sock(key->fd, &c.family, &dgram, &ino);
 
 	c.start_time = start;
 	c.ts = bpf_ktime_get_ns();
@@ -336,12 +348,12 @@ static __noinline struct st_conn *track(struct st_conn_key *key, __u8 role, __u6
 		c.id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
 		read_addresses(&c, sk);
 		if (role == ST_ROLE_UNKNOWN) {
-			__u8 *known = bpf_map_lookup_elem(&sock_roles, &skey);
+			__u8 *known = bpf_map_lookup_elem(&sock_roles, &ino);
 
 			if (known)
 				role = *known;
 		} else {
-			bpf_map_update_elem(&sock_roles, &skey, &role, BPF_ANY); /* LRU */
+			bpf_map_update_elem(&sock_roles, &ino, &role, BPF_ANY); /* LRU */
 		}
 		c.role = role;
 		if (dgram) {
