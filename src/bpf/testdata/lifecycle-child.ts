@@ -28,9 +28,15 @@ process.stdout.write(
 createInterface({ input: process.stdin }).once('line', () => {
   if (mode === 'throw') throw new Error(`deliberate uncaught error after ${records} records`);
   if (mode === 'close') {
-    obj.close();
-    clearInterval(timer);
-    process.stdout.write(JSON.stringify({ closed: true, records }) + '\n');
-    setInterval(() => {}, 1000); // stay alive: the test checks the kernel while this process lives
+    // Closes once records have flowed (the line can arrive before the first timer tick is read).
+    const deadline = Date.now() + 10_000;
+    const closeWhenFlowing = () => {
+      if (records === 0 && Date.now() < deadline) return void setTimeout(closeWhenFlowing, 20);
+      obj.close();
+      clearInterval(timer);
+      process.stdout.write(JSON.stringify({ closed: true, records }) + '\n');
+      setInterval(() => {}, 1000); // stay alive: the test checks the kernel while this process lives
+    };
+    closeWhenFlowing();
   }
 });
