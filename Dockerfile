@@ -31,10 +31,11 @@
 #   CAP_SYS_PTRACE       /proc/<pid>/exe, maps, root and io of other users' processes (hostPID)
 #   CAP_DAC_READ_SEARCH  files of other users behind /proc/<pid>/root (JVM hsperfdata, perf maps)
 #   CAP_NET_ADMIN        not used (no XDP, tc or socket filters)
-#   CAP_SYS_ADMIN        not needed: kernels before 5.8 (no CAP_BPF/CAP_PERFMON) would, and mounting
-#                        tracefs when the host has not (mount /sys/kernel/tracing instead). libbpf 1.1
-#                        also lists kernel modules' BTF (BPF_BTF_GET_NEXT_ID, CAP_SYS_ADMIN) for CO-RE
-#                        types vmlinux lacks; the addon hands it vmlinux's BTF by path, so it never does.
+#   CAP_SYS_ADMIN        not used: kernels before 5.8 (no CAP_BPF/CAP_PERFMON) would need it, and so
+#                        would mounting tracefs where the host has not (mount /sys/kernel/tracing
+#                        instead). libbpf 1.1 also lists kernel modules' BTF for CO-RE types vmlinux
+#                        lacks (BPF_BTF_GET_NEXT_ID needs that capability); the addon hands it
+#                        vmlinux's BTF by path, so it never does.
 # A non-root user would get none of them: Docker and Kubernetes give added capabilities to a
 # non-root process only through file capabilities or ambient sets, and Kubernetes sets no ambient
 # capabilities. So: uid 0 with those capabilities only (and a read-only root file system in

@@ -259,6 +259,10 @@ describe('tcp_drop receiver: real programs, real traffic in network namespaces',
     assert.ok(loaded().includes('on_kfree_skb'), `loaded: ${loaded().join(', ')}`);
     assert.equal(attachedTo(), ids.length, 'one link per program');
     await r.stop();
+    // The kernel frees a raw tracepoint's link, then its program, in deferred work after the last
+    // fd closes: gone within moments, not at once.
+    const deadline = Date.now() + 10_000;
+    while ((loaded().length > 0 || attachedTo() > 0) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     assert.deepEqual(loaded(), []);
     assert.equal(attachedTo(), 0);
     await r.stop(); // twice is fine
