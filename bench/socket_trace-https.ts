@@ -22,7 +22,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type RunningBpfcol, startBpfcol, tempDir, writeConfig } from '../test/support/cli.ts';
 import { freePort } from '../test/support/ports.ts';
-import { cpuSeconds, median, nginxWorker, startNginx, wrk } from './support/nginx.ts';
+import { counterValue } from '../receivers/socket_trace/testing.ts';
+import { cpuSeconds, loadavg, median, nginxWorker, startNginx, wrk } from './support/nginx.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,20 +37,9 @@ const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 if (process.getuid?.() !== 0) throw new Error('this benchmark loads eBPF programs: run it as root');
 
-const loadavg = () => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
-
-function counter(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+)/.exec(line);
-    if (m && m[1] === name) sum += Number(m[3]);
-  }
-  return sum;
-}
-
 async function requestsTraced(telemetryPort: number): Promise<{ requests: number; lost: number }> {
   const text = await (await fetch(`http://127.0.0.1:${telemetryPort}/metrics`)).text();
-  return { requests: counter(text, 'bpfcol_receiver_socket_trace_requests_total'), lost: counter(text, 'bpfcol_receiver_socket_trace_kernel_lost_total') };
+  return { requests: counterValue(text, 'bpfcol_receiver_socket_trace_requests_total'), lost: counterValue(text, 'bpfcol_receiver_socket_trace_kernel_lost_total') };
 }
 
 type Mode = 'untraced' | 'tls off' | 'tls on';

@@ -15,6 +15,9 @@ export const CPUS = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(
 const onCpu = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
   pin && CPUS >= 2 ? ['taskset', ['-c', String(cpu % CPUS), cmd, ...args]] : [cmd, args];
 
+/** The 1, 5 and 15 minute load averages, as /proc/loadavg says them. */
+export const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
