@@ -1,8 +1,8 @@
 // nginx and wrk for the socket_trace benchmarks: nginx (Debian's) with one worker pinned to CPU 0
 // in a temp dir, wrk pinned to CPU 1 (when there are two), results parsed from wrk's output.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { type NginxOptions, writeNginxConfig } from '../../test/support/nginx.ts';
 import { waitForPort } from '../../test/support/ports.ts';
 
 function need(tool: string, pkg: string): void {
@@ -24,32 +24,9 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** tls: serve HTTPS with this certificate and key (PEM files). */
-export async function startNginx(dir: string, port: number, options: { tls?: { certificate: string; key: string } } = {}): Promise<ChildProcess> {
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'logs/error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  keepalive_requests 10000000;
-  server {
-    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};
-${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};\n` : ''}    location / { return 200 "hello from nginx\\n"; }
-  }
-}
-`,
-  );
+/** tls: serve HTTPS with this certificate and key (PEM files). Room for many connections and requests. */
+export async function startNginx(dir: string, port: number, options: NginxOptions = {}): Promise<ChildProcess> {
+  const conf = writeNginxConfig(dir, port, '    location / { return 200 "hello from nginx\\n"; }', { ...options, workerConnections: 4096, keepaliveRequests: 10_000_000 });
   const [cmd, args] = onCpu(0, 'nginx', ['-p', dir, '-c', conf]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port);

@@ -18,7 +18,15 @@ export interface NginxOptions {
   listen?: string;
 }
 
-export async function startNginx(dir: string, port: number, locations: string, options: NginxOptions = {}): Promise<NginxServer> {
+export interface NginxConfigOptions extends NginxOptions {
+  /** events.worker_connections; default 1024. */
+  workerConnections?: number;
+  /** http.keepalive_requests; default 1000000. */
+  keepaliveRequests?: number;
+}
+
+/** Writes dir/nginx.conf (one worker, logs and temp files under dir) and returns its path. */
+export function writeNginxConfig(dir: string, port: number, locations: string, options: NginxConfigOptions = {}): string {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -27,7 +35,7 @@ export async function startNginx(dir: string, port: number, locations: string, o
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'logs/error.log')} warn;
-events { worker_connections 1024; }
+events { worker_connections ${options.workerConnections ?? 1024}; }
 http {
   access_log off;
   client_body_temp_path ${dir};
@@ -35,7 +43,7 @@ http {
   fastcgi_temp_path ${dir};
   uwsgi_temp_path ${dir};
   scgi_temp_path ${dir};
-  keepalive_requests 1000000;
+  keepalive_requests ${options.keepaliveRequests ?? 1_000_000};
   server {
     listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''}${options.listen ? ` ${options.listen}` : ''};
 ${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};\n` : ''}${locations}
@@ -43,6 +51,11 @@ ${options.tls ? `    ssl_certificate ${options.tls.certificate};\n    ssl_certif
 }
 `,
   );
+  return conf;
+}
+
+export async function startNginx(dir: string, port: number, locations: string, options: NginxOptions = {}): Promise<NginxServer> {
+  const conf = writeNginxConfig(dir, port, locations, options);
   const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
