@@ -3,7 +3,7 @@
 // each exec is followed by a few looks at /proc/PID/maps, further and further apart, until
 // libjvm.so shows up, the process is gone, or attach_wait runs out. A scan of /proc at start and
 // every rescan_interval finds the JVMs already running and any an event was lost for.
-import { listDir } from '../../src/host/read.ts';
+import { ProcessScan } from '../../src/host/process-scan.ts';
 import { type JvmMappings, findJvmMappings, processStartTicks, readMaps } from './procfs.ts';
 
 export interface DiscoveryOptions {
@@ -20,8 +20,6 @@ export interface DiscoveryOptions {
 
 const FIRST_LOOK_MS = 10;
 const MAX_GAP_MS = 500;
-/** Processes read between two yields to the event loop during a scan. */
-const SCAN_CHUNK = 64;
 
 interface Watch {
   deadline: number;
@@ -32,14 +30,27 @@ interface Watch {
 export class JvmDiscovery {
   readonly #o: DiscoveryOptions;
   readonly #watching = new Map<number, Watch>();
-  #rescan: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
+  readonly #scan: ProcessScan;
   #stopped = false;
   /** Looks at /proc/PID/maps, for bpfcol's own metrics. */
   mapsReads = 0;
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
+    this.#scan = new ProcessScan({
+      procRoot: this.#proc,
+      intervalMs: options.rescanIntervalMs,
+      // those waited for since their exec are looked at by #look
+      look: (pid) => {
+        if (this.#watching.has(pid)) return;
+        try {
+          this.#check(pid, 'scan');
+        } catch {
+          // a process that cannot be described is skipped; the next scan tries again
+        }
+      },
+      done: (pids) => this.#o.scanned?.(pids),
+    });
   }
 
   get #proc(): string {
@@ -47,17 +58,8 @@ export class JvmDiscovery {
   }
 
   /** Scans /proc now (resolves when done) and then every rescan_interval. */
-  async start(): Promise<void> {
-    await this.scan();
-    this.#scheduleRescan();
-  }
-
-  #scheduleRescan(): void {
-    if (this.#stopped || this.#o.rescanIntervalMs <= 0) return;
-    this.#rescan = setTimeout(() => {
-      void this.scan().finally(() => this.#scheduleRescan());
-    }, this.#o.rescanIntervalMs);
-    this.#rescan.unref?.();
+  start(): Promise<void> {
+    return this.#scan.start();
   }
 
   /** A process exec'd: look for libjvm.so in it for up to attach_wait. */
@@ -101,30 +103,12 @@ export class JvmDiscovery {
 
   /** Looks at every process once (those waited for since an exec aside). Scans never overlap. */
   scan(): Promise<void> {
-    this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
-    return this.#scanning;
-  }
-
-  async #scan(): Promise<void> {
-    const pids = listDir(this.#proc).filter((n) => /^\d+$/.test(n)).map(Number);
-    for (let i = 0; i < pids.length; i++) {
-      if (this.#stopped) return;
-      const pid = pids[i]!;
-      if (!this.#watching.has(pid)) {
-        try {
-          this.#check(pid, 'scan');
-        } catch {
-          // a process that cannot be described is skipped; the next scan tries again
-        }
-      }
-      if (i % SCAN_CHUNK === SCAN_CHUNK - 1) await new Promise((r) => setImmediate(r));
-    }
-    this.#o.scanned?.(new Set(pids));
+    return this.#scan.scan();
   }
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#rescan);
+    this.#scan.stop();
     for (const w of this.#watching.values()) clearTimeout(w.timer);
     this.#watching.clear();
   }

@@ -9,7 +9,8 @@
 // kernel (sched_process_exec): a new process's libraries are mapped by the dynamic loader a few
 // milliseconds after its exec, so it is looked at a few times, further apart, within attach_wait.
 import { readlinkSync, statSync } from 'node:fs';
-import { listDir, readSmall } from '../../src/host/read.ts';
+import { ProcessScan } from '../../src/host/process-scan.ts';
+import { readSmall } from '../../src/host/read.ts';
 import type { BpfObject } from '../../src/bpf/object.ts';
 import type { Link } from '../../src/bpf/link.ts';
 import { type TlsFunction, tlsFunctionOffsets } from './tls-elf.ts';
@@ -26,8 +27,6 @@ export const TLS_PROGRAMS = [...Object.values(ENTRY_PROGRAMS), 'tls_return', 'tl
 
 /** Delays of the looks at a process after its exec, within attach_wait. */
 const LOOKS_MS = [10, 40, 160, 640, 2560];
-/** Processes read between two yields to the event loop during a scan. */
-const SCAN_CHUNK = 64;
 
 export interface TlsTarget {
   /** The file as bpfcol found it: the path the process sees (`exe` or a mapped libssl). */
@@ -71,8 +70,7 @@ export class TlsAttacher {
   /** By device:inode: files looked at, attached or not. */
   readonly #files = new Map<string, FileState>();
   readonly #timers = new Set<NodeJS.Timeout>();
-  #rescan: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
+  readonly #scan: ProcessScan;
   #stopped = false;
   /** Files attached. */
   attachedFiles = 0;
@@ -81,6 +79,13 @@ export class TlsAttacher {
 
   constructor(options: TlsAttacherOptions) {
     this.#o = options;
+    this.#scan = new ProcessScan({
+      procRoot: this.#proc,
+      intervalMs: options.rescanIntervalMs,
+      look: (pid) => {
+        if (pid !== process.pid) this.lookAt(pid);
+      },
+    });
   }
 
   get #proc(): string {
@@ -88,15 +93,8 @@ export class TlsAttacher {
   }
 
   /** Scans every process now (resolves when done), then every rescan_interval. */
-  async start(): Promise<void> {
-    await this.scan();
-    this.#scheduleRescan();
-  }
-
-  #scheduleRescan(): void {
-    if (this.#stopped || this.#o.rescanIntervalMs <= 0) return;
-    this.#rescan = setTimeout(() => void this.scan().finally(() => this.#scheduleRescan()), this.#o.rescanIntervalMs);
-    this.#rescan.unref();
+  start(): Promise<void> {
+    return this.#scan.start();
   }
 
   /** A process exec'd (the kernel's record): look at it a few times while its loader maps libraries. */
@@ -120,17 +118,7 @@ export class TlsAttacher {
 
   /** Looks at every process once. Scans never overlap. */
   scan(): Promise<void> {
-    this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
-    return this.#scanning;
-  }
-
-  async #scan(): Promise<void> {
-    const pids = listDir(this.#proc).filter((n) => /^\d+$/.test(n)).map(Number);
-    for (let i = 0; i < pids.length; i++) {
-      if (this.#stopped) return;
-      if (pids[i] !== process.pid) this.lookAt(pids[i]!);
-      if (i % SCAN_CHUNK === SCAN_CHUNK - 1) await new Promise((r) => setImmediate(r));
-    }
+    return this.#scan.scan();
   }
 
   /**
@@ -202,7 +190,7 @@ export class TlsAttacher {
   /** Stops looking and detaches every uprobe. Idempotent. */
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#rescan);
+    this.#scan.stop();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const f of this.#files.values()) for (const l of f.links ?? []) l.destroy();
