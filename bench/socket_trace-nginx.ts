@@ -1,16 +1,17 @@
 // What does socket_trace cost a busy web server, and how much can it follow without losing any
 // request? wrk against nginx (both from Debian) on loopback, nginx on CPU 0 and wrk on CPU 1.
 //
-//  1. Saturation: alternating rounds without and with bpfcol + socket_trace (tracing nginx's side:
-//     filters ports + executables), wrk -c32 keep-alive; medians of requests/s and p99 latency,
-//     their ratios; bpfcol's own CPU time per traced request (/proc/PID/stat over the run) and
-//     nginx's CPU per request with and without.
+//  1. Saturation: alternating rounds without bpfcol, with bpfcol + socket_trace making a span of
+//     every request, and with spans.sampling_ratio (default 0.01: the other requests measured in
+//     the kernel, bpf/socket_trace_http1.h), tracing nginx's side (filters ports + executables),
+//     wrk -c32 keep-alive; medians of requests/s and p99 latency, their ratios; bpfcol's own CPU
+//     time per traced request (/proc/PID/stat over the run) and nginx's CPU per request.
 //  2. Paced load (wrk with a 1 ms delay per connection, connections = rate / 1000): the highest
 //     rate at which every request became a span and the kernel lost no record.
 // Spans go through a batch processor to the debug exporter (basic: a line per batch), so the
 // figures are socket_trace's cost, not an exporter's.
 //
-//   node bench/socket_trace-nginx.ts [--rounds 3] [--seconds 5] [--connections 32] [--rates 5000,10000,...]
+//   node bench/socket_trace-nginx.ts [--rounds 3] [--seconds 5] [--connections 32] [--sampling-ratio 0.01] [--rates 5000,10000,...]
 //
 // Needs root (bpfcol loads eBPF programs), nginx and wrk (scripts/apt-packages.txt).
 import { writeFileSync } from 'node:fs';
@@ -28,8 +29,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
     rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,40000' },
+    'sampling-ratio': { type: 'string', default: '0.01' },
   },
 });
+const SAMPLING_RATIO = Number(values['sampling-ratio']);
 const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
@@ -60,12 +63,14 @@ async function main(): Promise<void> {
   const telemetryPort = await freePort();
   const nginx = await startNginx(dir.path, port);
   const worker = nginxWorker(nginx);
-  const config = writeConfig(
-    dir.path,
-    `
+  const configWith = (samplingRatio: number) =>
+    writeConfig(
+      dir.path,
+      `
 receivers:
   socket_trace:
     filters: { ports: [${port}], executables: [nginx] }
+    spans: { sampling_ratio: ${samplingRatio} }
 processors:
   batch: {}
 exporters:
@@ -78,21 +83,28 @@ service:
     traces: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
     metrics: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
 `,
-  );
+      `config-${samplingRatio}.yaml`,
+    );
+  const config = configWith(1);
+  const sampledConfig = configWith(SAMPLING_RATIO);
+  type Variant = 'untraced' | 'traced' | 'sampled';
+  const VARIANTS: Variant[] = ['untraced', 'traced', 'sampled'];
   let bpfcol: RunningBpfcol | undefined;
-  const rps = { untraced: [] as number[], traced: [] as number[] };
-  const p99 = { untraced: [] as number[], traced: [] as number[] };
-  const nginxCpu = { untraced: [] as number[], traced: [] as number[] };
-  const bpfcolCpu: number[] = [];
+  const perVariant = () => ({ untraced: [] as number[], traced: [] as number[], sampled: [] as number[] });
+  const rps = perVariant();
+  const p99 = perVariant();
+  const nginxCpu = perVariant();
+  const bpfcolCpu = perVariant();
   const tracedShare: string[] = [];
   try {
     console.log(`load average before: ${loadavg()} (the machine is shared with other work: figures are noisy)`);
     wrk(port, { seconds: 2, connections: CONNECTIONS });
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const traced of [false, true]) {
+      for (const key of VARIANTS) {
+        const traced = key !== 'untraced';
         let before: Counts | undefined;
         if (traced) {
-          bpfcol = await startBpfcol(config, {}, 120_000);
+          bpfcol = await startBpfcol(key === 'sampled' ? sampledConfig : config, {}, 120_000);
           await sleep(2000);
           before = await counts(telemetryPort);
         } else await sleep(2000);
@@ -101,7 +113,6 @@ service:
         const n0 = cpuSeconds(worker);
         const r = wrk(port, { seconds: SECONDS, connections: CONNECTIONS });
         const n1 = cpuSeconds(worker);
-        const key = traced ? 'traced' : 'untraced';
         rps[key].push(r.rps);
         p99[key].push(r.p99Ms);
         nginxCpu[key].push(((n1 - n0) / r.requests) * 1e6);
@@ -111,9 +122,9 @@ service:
           const cpu = cpuSeconds(pid) - cpu0; // the run, and draining what it left in the ring
           const after = await counts(telemetryPort);
           const us = (cpu / r.requests) * 1e6;
-          bpfcolCpu.push(us);
+          bpfcolCpu[key].push(us);
           const seen = after.requests - before.requests;
-          tracedShare.push(`${seen}/${r.requests}`);
+          tracedShare.push(`${key} ${seen}/${r.requests}`);
           line += `; bpfcol ${us.toFixed(2)} µs CPU/request, ${seen} requests traced, ${after.lost - before.lost} records lost, ${after.dropped - before.dropped} spans dropped`;
           await bpfcol.stop();
           bpfcol = undefined;
@@ -149,11 +160,13 @@ service:
     }
     console.log(`load average after: ${loadavg()}`);
     const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
-    console.log(`median untraced ${median(rps.untraced).toFixed(0)} req/s (p99 ${median(p99.untraced).toFixed(2)} ms), traced ${median(rps.traced).toFixed(0)} req/s (p99 ${median(p99.traced).toFixed(2)} ms); ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
-    console.log(`socket_trace nginx throughput: ${ratio(rps.traced, rps.untraced)} of untraced`);
-    console.log(`socket_trace nginx p99 latency: ${ratio(p99.traced, p99.untraced)} of untraced`);
-    console.log(`socket_trace nginx CPU per request: ${median(nginxCpu.traced).toFixed(2)} µs traced, ${median(nginxCpu.untraced).toFixed(2)} µs untraced: ${ratio(nginxCpu.traced, nginxCpu.untraced)} of untraced`);
-    console.log(`socket_trace bpfcol CPU per traced request: ${median(bpfcolCpu).toFixed(2)} µs (median of ${bpfcolCpu.length} saturated runs)`);
+    console.log(`median untraced ${median(rps.untraced).toFixed(0)} req/s (p99 ${median(p99.untraced).toFixed(2)} ms), traced ${median(rps.traced).toFixed(0)} req/s (p99 ${median(p99.traced).toFixed(2)} ms), sampled ${median(rps.sampled).toFixed(0)} req/s (p99 ${median(p99.sampled).toFixed(2)} ms); ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
+    for (const [key, what] of [['traced', 'every request a span'], ['sampled', `spans.sampling_ratio ${SAMPLING_RATIO}, the rest measured in the kernel`]] as const) {
+      console.log(`socket_trace nginx throughput (${what}): ${ratio(rps[key], rps.untraced)} of untraced`);
+      console.log(`socket_trace nginx p99 latency (${what}): ${ratio(p99[key], p99.untraced)} of untraced`);
+      console.log(`socket_trace nginx CPU per request (${what}): ${median(nginxCpu[key]).toFixed(2)} µs, ${median(nginxCpu.untraced).toFixed(2)} µs untraced: ${ratio(nginxCpu[key], nginxCpu.untraced)} of untraced`);
+      console.log(`socket_trace bpfcol CPU per traced request (${what}): ${median(bpfcolCpu[key]).toFixed(2)} µs (median of ${bpfcolCpu[key].length} saturated runs)`);
+    }
     console.log(best ? `socket_trace highest paced rate with nothing lost: ${best.achieved.toFixed(0)} req/s (target ${best.rate})` : 'socket_trace lost records at every paced rate tried');
   } finally {
     await bpfcol?.stop();

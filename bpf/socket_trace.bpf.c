@@ -1170,6 +1170,13 @@ static __noinline int finish(struct st_conn *c, struct st_conn_key *key, struct 
 	}
 	if (ret > head && !(s->hdr.flags & ST_DATA_NO_COPY))
 		bpfcol_count(&truncated, 1);
+	/* bytes before this record measured in the kernel (socket_trace_http1.h): no loss */
+	__u8 skipped = dir == ST_EGRESS ? ST_CONN_SKIPPED_EGRESS : ST_CONN_SKIPPED_INGRESS;
+
+	if (c->flags & skipped) {
+		c->flags &= ~skipped;
+		s->hdr.flags |= ST_DATA_SKIPPED;
+	}
 	s->hdr.tgid = key->tgid;
 	s->hdr.conn_id = c->id;
 	s->hdr.position = position;
@@ -1197,6 +1204,8 @@ static __always_inline struct data_scratch *scratch_buf(void)
 
 /* The TLS part (uprobes on OpenSSL, exec records): it uses capture() and finish(). */
 #include "socket_trace_tls.h"
+/* HTTP/1.x server requests measured in the kernel (spans.sampling_ratio below 1). */
+#include "socket_trace_http1.h"
 
 static __noinline int on_data(struct data_call *call, __u32 dir)
 {
@@ -1232,6 +1241,14 @@ static __noinline int on_data(struct data_call *call, __u32 dir)
 
 	if (!s)
 		return 0;
+	if (http1_kernel && c->protocol == ST_PROTO_HTTP1 && c->role == ST_ROLE_SERVER && (c->flags & ST_CONN_OPEN_SENT)) {
+		s->hdr.bytes = call->ret;
+		s->ptr = call->ptr;
+		s->count = call->count;
+		s->via = call->via;
+		if (http1_measured(c, key.tgid, s, dir))
+			return 0;
+	}
 	capture(call, s, dir);
 	if (c->protocol == ST_PROTO_UNKNOWN && tls_enabled && tls_record(c, s, dir)) {
 		tls_ciphertext(c, &key, dir);

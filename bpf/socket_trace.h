@@ -52,6 +52,8 @@
 #define ST_DATA_NO_COPY 4    /* bytes moved by sendfile/splice: counted, never captured */
 #define ST_DATA_TLS 8        /* plaintext from the TLS library's probes (SSL_read/SSL_write), not a syscall's bytes */
 #define ST_DATA_PEER 16      /* a datagram: a struct st_peer follows the head (datagrams carry no tail) */
+#define ST_DATA_SKIPPED 32   /* bytes of this direction before it were measured in the kernel, not sent (no loss):
+			      * the record starts a message (socket_trace_http1.h) */
 
 struct st_open_event {
 	__u8 kind;           /* ST_EV_OPEN */
@@ -120,6 +122,16 @@ struct st_conn_key {
  * ST_CONN_DGRAM is set (each payload a datagram, filtered by its own peer). */
 #define ST_CONN_DGRAM 4
 #define ST_CONN_DNS 8        /* the datagram path recognised DNS on it (its open record says ST_PROTO_DNS) */
+/* HTTP/1.x requests measured in the kernel (bpf/socket_trace_http1.h): */
+#define ST_CONN_SKIPPED_EGRESS 16   /* bytes written were not sent since the last record */
+#define ST_CONN_SKIPPED_INGRESS 32  /* bytes read were not sent since the last record */
+#define ST_CONN_NO_KERNEL 64        /* pipelining seen: every request of the connection goes to user space */
+
+/* st_conn.req_state: where the request in flight of an HTTP/1.x server connection goes */
+#define ST_REQ_IDLE 0        /* none seen yet */
+#define ST_REQ_SENT 1        /* to user space (a span), with its response */
+#define ST_REQ_KERNEL 2      /* measured here: read, its response not started yet */
+#define ST_REQ_KERNEL_RESP 3 /* measured here: its response started (the rest of it is not sent) */
 
 struct st_conn {
 	__u64 id;            /* st_open_event.conn_id */
@@ -132,14 +144,51 @@ struct st_conn {
 	__u8 family;
 	__u8 flags;          /* ST_CONN_* */
 	__u8 sniffs;         /* payloads looked at without recognising a protocol */
-	__u8 _pad0;
+	__u8 req_state;      /* ST_REQ_*: HTTP/1.x server requests measured in the kernel */
 	__u16 lport;
 	__u16 rport;
-	__u8 _pad1[6];
+	__u8 req_method;     /* ST_HTTP_* of the request measured in the kernel */
+	__u8 req_version;    /* its minor HTTP version (1.0, 1.1) */
+	__u8 req_pending;    /* requests measured here still waiting for their response (pipelining) */
+	__u8 _pad1[3];
 	__u8 laddr[16];
 	__u8 raddr[16];
 	__u32 h2_next[2];    /* HTTP/2, by direction: where the next frame header starts, counted from the next payload */
-};                           /* 104 bytes */
+	__u64 req_ts;        /* when the oldest request measured here and unanswered was read (ns) */
+};                           /* 112 bytes */
+
+/* ---- HTTP/1.x server requests measured in the kernel (bpf/socket_trace_http1.h) ------------
+ * With spans.sampling_ratio below 1, a request an HTTP/1.x server reads is sampled in the kernel:
+ * a sampled one goes to user space as before (a span and a histogram point); the others are only
+ * counted here, in the histogram of http.server.request.duration, and nothing of them is sent. */
+#define ST_HTTP_GET 1
+#define ST_HTTP_HEAD 2
+#define ST_HTTP_POST 3
+#define ST_HTTP_PUT 4
+#define ST_HTTP_DELETE 5
+#define ST_HTTP_PATCH 6
+#define ST_HTTP_OPTIONS 7
+#define ST_HTTP_TRACE 8
+/* Buckets of the histogram: the bounds of http.server.request.duration (seconds, in ns), and above. */
+#define ST_HTTP_BOUNDS 14
+#define ST_HTTP_BUCKETS (ST_HTTP_BOUNDS + 1)
+
+struct st_http_key {
+	__u32 tgid;
+	__u16 status;        /* http.response.status_code */
+	__u8 method;         /* ST_HTTP_* */
+	__u8 version;        /* minor version: HTTP/1.0, HTTP/1.1 */
+	__u64 start_time;    /* the process's (st_open_event.start_time) */
+};                           /* 16 bytes */
+
+/* Per CPU; cumulative (user space takes differences), removed only once the process is gone. */
+struct st_http_hist {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 min_ns;
+	__u64 max_ns;
+	__u64 buckets[ST_HTTP_BUCKETS];
+};                           /* 152 bytes */
 
 /* ---- TLS (bpf/socket_trace_tls.h): processes started, for the user-space attacher ---------- */
 #define ST_EV_EXEC 1

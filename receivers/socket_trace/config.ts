@@ -60,8 +60,19 @@ export const socketTraceConfigSchema = z.strictObject({
       enabled: z.boolean({ error: 'expected true or false' }).default(true),
       /** Spans held while the traces pipeline refuses them; beyond, the oldest are dropped (and counted). */
       max_queued: positiveInt(20000),
+      /**
+       * Share of HTTP/1.x requests a server reads that become spans, chosen in the kernel; the
+       * others are measured there, into http.server.request.duration only, and never copied to
+       * bpfcol (what keeps a server at tens of thousands of requests per second cheap to trace).
+       * 1: every request is a span. Other protocols and HTTP clients: every request, whatever this says.
+       */
+      sampling_ratio: z
+        .number({ error: 'expected a number between 0 and 1' })
+        .min(0, 'expected a number between 0 and 1')
+        .max(1, 'expected a number between 0 and 1')
+        .default(1),
     })
-    .default({ enabled: true, max_queued: 20000 }),
+    .default({ enabled: true, max_queued: 20000, sampling_ratio: 1 }),
   metrics: z
     .strictObject({
       /** http.server.request.duration, http.client.request.duration, db.client.operation.duration... */

@@ -97,7 +97,10 @@ export class TracedConnection {
       this.#stats.stale++;
       return true;
     }
-    if (appended === 'gap') {
+    if (appended === 'gap' && segment.afterSkipped) {
+      // bytes the kernel measured itself (whole exchanges): nothing lost, nothing waits across them
+      this.#parser.reset(side);
+    } else if (appended === 'gap') {
       this.#stats.gaps++;
       this.#resyncing[side === 'request' ? 0 : 1] = true;
       this.#parser.reset(side);

@@ -10,7 +10,7 @@ import { readCounter } from '../../src/bpf/map.ts';
 import { type ProbeReport, checkRequirements, probeKernel } from '../../src/bpf/probe.ts';
 import { RingBuffer, type RingBatch } from '../../src/bpf/ringbuf.ts';
 import type { SocketTraceConfig } from './config.ts';
-import { CONN_DGRAM, Conn, ConnKey, EV_EXEC, EXE_LEN, ExecEvent, FILTER_MAX, KernelProtocol, LAYOUTS } from './layout.ts';
+import { CONN_DGRAM, Conn, ConnKey, EV_EXEC, EXE_LEN, ExecEvent, FILTER_MAX, HTTP_BUCKETS, HttpHist, HttpKey, KernelProtocol, LAYOUTS } from './layout.ts';
 import type { ProtocolName } from './protocols/types.ts';
 import { TLS_PROGRAMS } from './tls.ts';
 
@@ -64,6 +64,33 @@ export interface KernelLosses {
   ignored: bigint;
   /** Messages of a sendmmsg/recvmmsg beyond the 16 the kernel records per call. */
   mmsgUncaptured: bigint;
+  /** HTTP/1.x requests measured in the kernel that found its histogram table full. */
+  httpTableFull: bigint;
+}
+
+/** One histogram of HTTP/1.x server requests measured in the kernel (bpf/socket_trace_http1.h), summed over CPUs. */
+export interface KernelHttpSeries {
+  /** The map key, as bytes (hex): identifies the series between reads. */
+  id: string;
+  tgid: number;
+  startTime: bigint;
+  /** ST_HTTP_* (layout.ts HTTP_METHODS) */
+  method: number;
+  /** Minor HTTP version: 0 or 1. */
+  version: number;
+  status: number;
+  /** Cumulative since the process's first such request. */
+  count: number;
+  sumNs: number;
+  /** Over the CPUs that measured any (undefined: none did). */
+  minNs: number | undefined;
+  maxNs: number;
+  buckets: number[];
+}
+
+/** spans.sampling_ratio as the kernel's threshold on bpf_get_prandom_u32(). */
+export function sampleThreshold(ratio: number): number {
+  return Math.min(0xffffffff, Math.floor(ratio * 2 ** 32));
 }
 
 /**
@@ -90,8 +117,11 @@ export class SocketTraceKernel {
     this.object = object;
   }
 
-  /** Opens, loads and attaches. Throws (having attached nothing) when something fails. */
-  static open(config: SocketTraceConfig): SocketTraceKernel {
+  /**
+   * Opens, loads and attaches. Throws (having attached nothing) when something fails.
+   * `samplingRatio`: the share of HTTP/1.x server requests sent as spans, the rest measured in the kernel.
+   */
+  static open(config: SocketTraceConfig, samplingRatio = config.spans.sampling_ratio): SocketTraceKernel {
     let protocols = 0;
     for (const p of config.protocols) protocols |= 1 << PROTOCOL_BITS[p];
     const { ports, pids, executables } = config.filters;
@@ -109,6 +139,9 @@ export class SocketTraceKernel {
         tls_enabled: config.tls.enabled ? 1 : 0,
         n_dns_ports: config.dns.ports.length,
         dns_ports: u16Array(config.dns.ports, FILTER_MAX),
+        // HTTP/1.x server requests not sampled are measured in the kernel (socket_trace_http1.h)
+        http1_kernel: samplingRatio < 1 ? 1 : 0,
+        sample_threshold: sampleThreshold(samplingRatio),
       },
       maxEntries: { events: config.kernel.ring_buffer_bytes, conns: config.kernel.max_connections },
       // TLS: the uprobe programs load only when used (the attacher attaches them file by file)
@@ -165,7 +198,54 @@ export class SocketTraceKernel {
 
   losses(): KernelLosses {
     const c = (name: string) => readCounter(this.object.map(name));
-    return { ringFull: c('events_lost'), connsFull: c('conns_full'), truncated: c('truncated'), ignored: c('ignored_conns'), mmsgUncaptured: c('mmsg_uncaptured') };
+    return {
+      ringFull: c('events_lost'),
+      connsFull: c('conns_full'),
+      truncated: c('truncated'),
+      ignored: c('ignored_conns'),
+      mmsgUncaptured: c('mmsg_uncaptured'),
+      httpTableFull: c('http_requests_full'),
+    };
+  }
+
+  /** The histograms of HTTP/1.x server requests measured in the kernel (cumulative, summed over CPUs). */
+  httpRequests(): KernelHttpSeries[] {
+    return this.object
+      .map('http_requests')
+      .entriesPerCpu()
+      .map(({ key, value }) => {
+        const k = HttpKey.decode(key);
+        const series: KernelHttpSeries = {
+          id: key.toString('hex'),
+          tgid: k.tgid,
+          startTime: k.start_time,
+          method: k.method,
+          version: k.version,
+          status: k.status,
+          count: 0,
+          sumNs: 0,
+          minNs: undefined,
+          maxNs: 0,
+          buckets: new Array(HTTP_BUCKETS).fill(0),
+        };
+        for (const raw of value) {
+          const h = HttpHist.decode(raw);
+          if (h.count === 0n) continue; // a CPU that measured none (its min is 0, not "none")
+          series.count += Number(h.count);
+          series.sumNs += Number(h.sum_ns);
+          const min = Number(h.min_ns);
+          if (series.minNs === undefined || min < series.minNs) series.minNs = min;
+          series.maxNs = Math.max(series.maxNs, Number(h.max_ns));
+          h.buckets.forEach((n, i) => (series.buckets[i]! += Number(n)));
+        }
+        return series;
+      });
+  }
+
+  /** Forgets the histograms of a process that is gone (their last counts read). */
+  deleteHttpRequests(ids: readonly string[]): void {
+    const map = this.object.map('http_requests');
+    for (const id of ids) map.delete(Buffer.from(id, 'hex'));
   }
 
   /** Entries in the connection table. */

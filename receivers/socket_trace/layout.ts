@@ -25,6 +25,8 @@ export const DATA_NO_COPY = 4;
 export const DATA_TLS = 8;
 /** A datagram: a struct st_peer follows the head (DNS over UDP). */
 export const DATA_PEER = 16;
+/** Bytes of this direction before the record were measured in the kernel, not sent (bpf/socket_trace_http1.h): no loss. */
+export const DATA_SKIPPED = 32;
 
 /** st_conn.flags: a UDP socket the datagram path follows (DNS). */
 export const CONN_DGRAM = 4;
@@ -105,14 +107,27 @@ export const Conn = defineStruct({
   family: 'u8',
   flags: 'u8',
   sniffs: 'u8',
-  _pad0: 'u8',
+  req_state: 'u8',
   lport: 'u16',
   rport: 'u16',
-  _pad1: ['u8', 6],
+  req_method: 'u8',
+  req_version: 'u8',
+  req_pending: 'u8',
+  _pad1: ['u8', 3],
   laddr: ['u8', 16],
   raddr: ['u8', 16],
   h2_next: ['u32', 2],
+  req_ts: 'u64',
 });
+
+// HTTP/1.x server requests measured in the kernel (bpf/socket_trace_http1.h): mirrors struct
+// st_http_key / struct st_http_hist, the http_requests map (per CPU, cumulative).
+export const HttpKey = defineStruct({ tgid: 'u32', status: 'u16', method: 'u8', version: 'u8', start_time: 'u64' });
+/** Buckets of a kernel histogram: ST_HTTP_BOUNDS bounds (http.server.request.duration's), and above. */
+export const HTTP_BUCKETS = 15;
+export const HttpHist = defineStruct({ count: 'u64', sum_ns: 'u64', min_ns: 'u64', max_ns: 'u64', buckets: ['u64', HTTP_BUCKETS] });
+/** ST_HTTP_* in st_http_key.method. */
+export const HTTP_METHODS = ['', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'] as const;
 
 // TLS (bpf/socket_trace_tls.h): mirrors struct st_exec_event, the records of the tls_execs ring.
 export const EV_EXEC = 1;
@@ -126,4 +141,6 @@ export const LAYOUTS = {
   st_conn: Conn,
   st_exec_event: ExecEvent,
   st_peer: PeerRecord,
+  st_http_key: HttpKey,
+  st_http_hist: HttpHist,
 } as const;

@@ -51,7 +51,14 @@ function serviceFromResourceAttributes(text: string | undefined): string | undef
 
 export class ProcessResources {
   readonly #cache = new Map<string, ProcessResource>();
+  /** By pid and start time alone: the resource get() made last (what the kernel's histograms name). */
+  readonly #byStart = new Map<string, ProcessResource>();
   readonly #host = hostname();
+
+  /** The resource of process `pid` started at `startTime` that get() made last, if any. */
+  find(pid: number, startTime: bigint): ProcessResource | undefined {
+    return this.#byStart.get(`${pid}/${startTime}`);
+  }
 
   /** The resource of process `pid` started at `startTime` (kernel ns), `comm` its name as the kernel saw it. */
   get(pid: number, startTime: bigint, comm: string, cgroupId: bigint): ProcessResource {
@@ -84,6 +91,10 @@ export class ProcessResources {
     r = { key, serviceName, attributes };
     if (this.#cache.size >= MAX_PROCESSES) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, r);
+    const byStart = `${pid}/${startTime}`;
+    this.#byStart.delete(byStart); // re-inserted: the oldest go first
+    if (this.#byStart.size >= MAX_PROCESSES) this.#byStart.delete(this.#byStart.keys().next().value!);
+    this.#byStart.set(byStart, r);
     return r;
   }
 

@@ -11,7 +11,8 @@ import { KernelClock } from './clock.ts';
 import type { SocketTraceConfig } from './config.ts';
 import type { TracedConnection } from './connection.ts';
 import { type KernelLosses, SocketTraceKernel, missingKernelFeatures } from './kernel.ts';
-import { DATA_PEER, DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
+import { KernelHttpRequests } from './kernel-http.ts';
+import { DATA_PEER, DATA_SKIPPED, DATA_TAIL, DATA_TLS, type Direction, EV_CLOSE, EV_DATA, EV_OPEN, OpenEvent } from './layout.ts';
 import { decodePeer } from './datagram.ts';
 import { privacyWidenings } from './privacy.ts';
 import { ProcessResources } from './processes.ts';
@@ -46,7 +47,8 @@ export class SocketTraceReceiver implements Component {
   #housekeeping: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
-  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n, mmsgUncaptured: 0n };
+  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n, mmsgUncaptured: 0n, httpTableFull: 0n };
+  readonly #kernelHttp = new KernelHttpRequests();
   #lastTls = { read: 0n, replaced: 0n, pendingFull: 0n };
   #reported = new Map<string, number>();
   #records = 0;
@@ -73,7 +75,7 @@ export class SocketTraceReceiver implements Component {
       unanswered: t.counter('receiver_socket_trace_requests_unanswered', 'Requests dropped without a response (connection closed, request_timeout, or lost bytes)', '{requests}'),
       unmatched: t.counter('receiver_socket_trace_responses_unmatched', 'Responses without a request (bpfcol attached mid-connection, or lost bytes)', '{responses}'),
       dropped: t.counter('receiver_socket_trace_spans_dropped', 'Spans dropped (reason=queue_full: the pipeline refused them for too long; refused: permanently)', '{spans}'),
-      exchanges: t.counter('receiver_socket_trace_requests', 'Request/response pairs traced', '{requests}'),
+      exchanges: t.counter('receiver_socket_trace_requests', 'Request/response pairs traced (measured=kernel: HTTP/1.x server requests measured in the kernel, not sampled for a span)', '{requests}'),
       skipped: t.counter('receiver_socket_trace_requests_skipped', 'Requests seen but not traced (HTTP/2: a header block referencing HPACK table entries inserted before bpfcol watched, or not captured)', '{requests}'),
       records: t.counter('receiver_socket_trace_records', 'Records received from the kernel', '{records}'),
       recordsDropped: t.counter('receiver_socket_trace_records_dropped', 'Records dropped in user space (reason=unknown_connection: its open record was lost)', '{records}'),
@@ -125,7 +127,8 @@ export class SocketTraceReceiver implements Component {
     this.#metricsOn = metrics;
     this.#queue.setConsumer(spans ? this.tracesConsumer : undefined);
     this.#clock = new KernelClock();
-    this.#kernel = SocketTraceKernel.open(config);
+    // no span wanted: every HTTP/1.x server request can be measured in the kernel
+    this.#kernel = SocketTraceKernel.open(config, spans ? config.spans.sampling_ratio : 0);
     try {
       this.#kernel.start((batch) => this.#onBatch(batch));
     } catch (err) {
@@ -147,6 +150,7 @@ export class SocketTraceReceiver implements Component {
       capture_bytes: config.capture_bytes,
       programs: this.#kernel.object.links().map((l) => l.description),
       spans,
+      sampling_ratio: spans ? config.spans.sampling_ratio : 0,
       metrics,
     });
   }
@@ -228,6 +232,7 @@ export class SocketTraceReceiver implements Component {
       borrowed: true,
     };
     const flags = view.getUint8(at + 2);
+    if (flags & DATA_SKIPPED) segment.afterSkipped = true;
     if (flags & DATA_TAIL && tailLen > 0) segment.tail = bytes.subarray(at + DATA_HEADER + headLen, at + DATA_HEADER + headLen + tailLen);
     const connId = view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 4294967296;
     // a datagram (DNS over UDP): its peer follows the head
@@ -263,6 +268,7 @@ export class SocketTraceReceiver implements Component {
     if (!kernel || !clock) return;
     try {
       clock.refresh();
+      this.#collectKernelHttp();
       this.#tracker.sweep(clock.now() - this.#config.request_timeout * 1e6, this.#config.kernel.max_connections);
       kernel.sweep();
       this.#exportCounts();
@@ -285,6 +291,7 @@ export class SocketTraceReceiver implements Component {
       add(this.#counters.truncated, now.truncated, last.truncated);
       add(this.#counters.ignored, now.ignored, last.ignored);
       add(this.#counters.kernelLost, now.mmsgUncaptured, last.mmsgUncaptured, { reason: 'mmsg_limit' });
+      add(this.#counters.kernelLost, now.httpTableFull, last.httpTableFull, { reason: 'http_table_full' });
       this.#lastLosses = now;
       if (this.#config.tls.enabled) {
         const tls = kernel.tlsUnattributed();
@@ -301,6 +308,7 @@ export class SocketTraceReceiver implements Component {
       this.#reported.set(name, value);
     };
     delta('records', this.#records, this.#counters.records);
+    delta('kernel.http', this.#kernelHttp.requests, this.#counters.exchanges, { protocol: 'http', measured: 'kernel' });
     delta('unknown', this.#tracker.stats.unknownConnection, this.#counters.recordsDropped, { reason: 'unknown_connection' });
     for (const [protocol, s] of this.#tracker.stats.perProtocol as Map<ProtocolName, ProtocolStats>) {
       const attrs = { protocol };
@@ -313,9 +321,22 @@ export class SocketTraceReceiver implements Component {
     }
   }
 
+  /** Adds the HTTP/1.x requests the kernel measured since the last call to the request metrics. */
+  #collectKernelHttp(): void {
+    const kernel = this.#kernel;
+    if (!kernel || !(this.#config.spans.sampling_ratio < 1 || !this.#spans)) return;
+    const resourceOf = (tgid: number, startTime: bigint) => this.#processes.find(tgid, startTime) ?? this.#processes.get(tgid, startTime, '', 0n);
+    this.#kernelHttp.collect(kernel, this.#metricsOn ? this.#metrics : undefined, resourceOf, nowUnixNano());
+  }
+
   async #emitMetrics(): Promise<void> {
     const consumer = this.metricsConsumer;
     if (!consumer) return;
+    try {
+      this.#collectKernelHttp();
+    } catch (err) {
+      this.#settings.logger.error('socket_trace could not read the kernel HTTP histograms', { error: (err as Error).message });
+    }
     const data = this.#metrics.build(nowUnixNano());
     if (!data.resourceMetrics.length) return;
     try {
@@ -340,6 +361,7 @@ export class SocketTraceReceiver implements Component {
     try {
       kernel.drain();
       this.#tracker.closeAll();
+      this.#collectKernelHttp();
       this.#exportCounts();
       await this.#queue.stop();
       await this.#metricsInFlight;

@@ -111,6 +111,20 @@ export class RequestMetrics {
     s.lastNs = nowNs;
   }
 
+  /**
+   * Adds a histogram measured elsewhere (the kernel: kernel-http.ts) to a series: counts per bucket
+   * of the metric's bounds, their sum, min and max, all in seconds.
+   */
+  merge(s: Series, h: { count: number; sum: number; min: number; max: number; buckets: readonly number[] }, nowNs: bigint): void {
+    if (h.buckets.length !== s.buckets.length) throw new Error(`${s.metric}: ${h.buckets.length} buckets merged into ${s.buckets.length}`);
+    h.buckets.forEach((n, i) => (s.buckets[i]! += n));
+    s.count += h.count;
+    s.sum += h.sum;
+    if (h.min < s.min) s.min = h.min;
+    if (h.max > s.max) s.max = h.max;
+    s.lastNs = nowNs;
+  }
+
   seriesCounts(): Record<string, number> {
     return Object.fromEntries(this.#perMetric);
   }

@@ -17,6 +17,8 @@ export interface Segment {
   /** Kernel times (ns since the receiver's time base, see clock.ts): syscall entry and exit. */
   enterNs: number;
   exitNs: number;
+  /** The kernel measured bytes before this one itself (HTTP/1.x, bpf/socket_trace_http1.h): a gap before it is no loss, and it starts a message. */
+  afterSkipped?: boolean;
   /** head and tail view memory the caller reuses: retain() copies them if they must be kept. */
   borrowed?: boolean;
 }

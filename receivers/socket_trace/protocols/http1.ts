@@ -464,6 +464,26 @@ export function headerAttributes(a: Attrs, prefix: string, headers: Record<strin
   for (const [name, values] of Object.entries(headers)) a.strings(`${prefix}.${name}`, values);
 }
 
+/**
+ * The http.server.request.duration series of a request (its low-cardinality attributes). Also
+ * what requests measured in the kernel feed (kernel-http.ts): the same request lands in the same
+ * series whichever side measured it.
+ */
+export function serverRequestMetric(method: string, status: number | undefined, version: string, scheme: string): NonNullable<SpanDescription['metric']> {
+  const errorType = status !== undefined && status >= 500 ? String(status) : undefined;
+  return {
+    name: 'http.server.request.duration',
+    attributes: () =>
+      new Attrs()
+        .common('http.request.method', method)
+        .int('http.response.status_code', status)
+        .common('network.protocol.version', version)
+        .common('url.scheme', scheme)
+        .common('error.type', errorType).list,
+    key: `${method}|${status}|${version}|${scheme}`,
+  };
+}
+
 function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, privacy: PrivacyOptions): SpanDescription {
   const req = e.request.message;
   const res = e.response?.message;
@@ -503,20 +523,23 @@ function describe(e: Exchange<HttpRequest, HttpResponse>, c: ConnectionInfo, pri
   headerAttributes(a, 'http.request.header', req.headers);
   headerAttributes(a, 'http.response.header', res?.headers);
   a.common('error.type', errorType);
-  const metricAttributes = () => {
-    const m = new Attrs().common('http.request.method', method).int('http.response.status_code', status).common('network.protocol.version', req.version);
-    if (server) m.common('url.scheme', scheme);
-    else m.common('server.address', serverAddress).int('server.port', serverPort);
-    return m.common('error.type', errorType).list;
-  };
   const d: SpanDescription = {
     name: method === '_OTHER' ? 'HTTP' : method,
     attributes: a.list,
-    metric: {
-      name: server ? 'http.server.request.duration' : 'http.client.request.duration',
-      attributes: metricAttributes,
-      key: `${method}|${status}|${req.version}|${server ? scheme : `${serverAddress}|${serverPort}`}`,
-    },
+    metric: server
+      ? serverRequestMetric(method, status, req.version, scheme)
+      : {
+          name: 'http.client.request.duration',
+          attributes: () =>
+            new Attrs()
+              .common('http.request.method', method)
+              .int('http.response.status_code', status)
+              .common('network.protocol.version', req.version)
+              .common('server.address', serverAddress)
+              .int('server.port', serverPort)
+              .common('error.type', errorType).list,
+          key: `${method}|${status}|${req.version}|${serverAddress}|${serverPort}`,
+        },
   };
   if (errorType) d.error = { type: errorType };
   const ctx = parseTraceparent(req.traceparent, req.tracestate);
