@@ -16,7 +16,7 @@ describe('socket_trace config', () => {
     assert.deepEqual(c.dns, { ports: [53] });
     assert.equal(c.capture_bytes, 4096);
     assert.deepEqual(c.filters, { ports: [], pids: [], executables: [] });
-    assert.deepEqual(c.spans, { enabled: true, max_queued: 20000 });
+    assert.deepEqual(c.spans, { enabled: true, max_queued: 20000, sampling_ratio: 1 });
     assert.deepEqual(c.metrics, { enabled: true, collection_interval: 10_000, max_series: 2000 });
     assert.deepEqual(c.privacy, { http_request_headers: [], http_response_headers: [], url_query: 'none', keep_literals: false });
     assert.equal(c.request_timeout, 120_000);
@@ -37,6 +37,9 @@ describe('socket_trace config', () => {
     assert.deepEqual(errors({ dns: { ports: [] } }), ['dns.ports: expected at least one port (remove dns from protocols to trace no DNS)']);
     assert.deepEqual(errors({ dns: { ports: [53, 70000] } }), ['dns.ports.1: expected a port number between 1 and 65535']);
     assert.deepEqual(socketTraceConfigSchema.parse({ dns: { ports: [53, 5353] } }).dns, { ports: [53, 5353] });
+    assert.deepEqual(errors({ spans: { sampling_ratio: 1.5 } }), ['spans.sampling_ratio: expected a number between 0 and 1']);
+    assert.deepEqual(errors({ spans: { sampling_ratio: '10%' } }), ['spans.sampling_ratio: expected a number between 0 and 1']);
+    assert.equal(socketTraceConfigSchema.parse({ spans: { sampling_ratio: 0.1 } }).spans.sampling_ratio, 0.1);
   });
 
   it('never lets credentials out, even when listed', () => {
