@@ -1276,6 +1276,8 @@ static __noinline int on_close(__u32 fd)
 		return 0;
 	if (c->protocol == ST_PROTO_UNKNOWN && c->sniffs > 0)
 		bpfcol_count(&ignored_conns, 1); /* closed before matching any protocol */
+	if (http1_kernel)
+		http1_close(c);
 	if ((c->flags & ST_CONN_OPEN_SENT) && (c->protocol != ST_PROTO_NONE || (c->flags & ST_CONN_DNS))) {
 		struct st_close_event *e = bpfcol_ringbuf_reserve(&events, &events_lost, sizeof(*e));
 

@@ -54,6 +54,7 @@ struct {
 } http_requests SEC(".maps");
 
 BPFCOL_COUNTER(http_requests_full); /* requests measured here that found http_requests full: lost */
+BPFCOL_COUNTER(http_unanswered);    /* requests measured here whose connection closed before their response */
 
 BPFCOL_BTF_STRUCT(st_http_key);
 BPFCOL_BTF_STRUCT(st_http_hist);
@@ -278,6 +279,13 @@ __noinline int http1_measured(struct st_conn *c, __u32 tgid, struct data_scratch
 	http1_count(c, tgid, status, now);
 	c->req_state = c->req_pending ? ST_REQ_KERNEL : ST_REQ_KERNEL_RESP;
 	return http1_skip(c, dir, ret);
+}
+
+/* The connection closes: requests measured here still waiting for their response are counted. */
+static __always_inline void http1_close(struct st_conn *c)
+{
+	if (c->req_state == ST_REQ_KERNEL && c->req_pending)
+		bpfcol_count(&http_unanswered, c->req_pending);
 }
 
 #endif /* BPFCOL_SOCKET_TRACE_HTTP1_H */

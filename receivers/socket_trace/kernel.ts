@@ -66,6 +66,8 @@ export interface KernelLosses {
   mmsgUncaptured: bigint;
   /** HTTP/1.x requests measured in the kernel that found its histogram table full. */
   httpTableFull: bigint;
+  /** HTTP/1.x requests measured in the kernel whose connection closed before their response. */
+  httpUnanswered: bigint;
 }
 
 /** One histogram of HTTP/1.x server requests measured in the kernel (bpf/socket_trace_http1.h), summed over CPUs. */
@@ -205,6 +207,7 @@ export class SocketTraceKernel {
       ignored: c('ignored_conns'),
       mmsgUncaptured: c('mmsg_uncaptured'),
       httpTableFull: c('http_requests_full'),
+      httpUnanswered: c('http_unanswered'),
     };
   }
 

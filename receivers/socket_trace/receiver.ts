@@ -47,7 +47,7 @@ export class SocketTraceReceiver implements Component {
   #housekeeping: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #metricsInFlight: Promise<void> | undefined;
-  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n, mmsgUncaptured: 0n, httpTableFull: 0n };
+  #lastLosses: KernelLosses = { ringFull: 0n, connsFull: 0n, truncated: 0n, ignored: 0n, mmsgUncaptured: 0n, httpTableFull: 0n, httpUnanswered: 0n };
   readonly #kernelHttp = new KernelHttpRequests();
   #lastTls = { read: 0n, replaced: 0n, pendingFull: 0n };
   #reported = new Map<string, number>();
@@ -292,6 +292,7 @@ export class SocketTraceReceiver implements Component {
       add(this.#counters.ignored, now.ignored, last.ignored);
       add(this.#counters.kernelLost, now.mmsgUncaptured, last.mmsgUncaptured, { reason: 'mmsg_limit' });
       add(this.#counters.kernelLost, now.httpTableFull, last.httpTableFull, { reason: 'http_table_full' });
+      add(this.#counters.unanswered, now.httpUnanswered, last.httpUnanswered, { protocol: 'http', measured: 'kernel' });
       this.#lastLosses = now;
       if (this.#config.tls.enabled) {
         const tls = kernel.tlsUnattributed();
