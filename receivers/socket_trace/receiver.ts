@@ -54,6 +54,8 @@ export class SocketTraceReceiver implements Component {
   #records = 0;
   #spans = false;
   #metricsOn = false;
+  /** Share of HTTP/1.x server requests sent as spans; below 1, the kernel measures the others. */
+  #samplingRatio = 1;
   #stopping: Promise<void> | undefined;
 
   constructor(settings: CreateSettings, config: SocketTraceConfig) {
@@ -128,7 +130,8 @@ export class SocketTraceReceiver implements Component {
     this.#queue.setConsumer(spans ? this.tracesConsumer : undefined);
     this.#clock = new KernelClock();
     // no span wanted: every HTTP/1.x server request can be measured in the kernel
-    this.#kernel = SocketTraceKernel.open(config, spans ? config.spans.sampling_ratio : 0);
+    this.#samplingRatio = spans ? config.spans.sampling_ratio : 0;
+    this.#kernel = SocketTraceKernel.open(config, this.#samplingRatio);
     try {
       this.#kernel.start((batch) => this.#onBatch(batch));
     } catch (err) {
@@ -150,7 +153,7 @@ export class SocketTraceReceiver implements Component {
       capture_bytes: config.capture_bytes,
       programs: this.#kernel.object.links().map((l) => l.description),
       spans,
-      sampling_ratio: spans ? config.spans.sampling_ratio : 0,
+      sampling_ratio: this.#samplingRatio,
       metrics,
     });
   }
@@ -325,7 +328,7 @@ export class SocketTraceReceiver implements Component {
   /** Adds the HTTP/1.x requests the kernel measured since the last call to the request metrics. */
   #collectKernelHttp(): void {
     const kernel = this.#kernel;
-    if (!kernel || !(this.#config.spans.sampling_ratio < 1 || !this.#spans)) return;
+    if (!kernel || this.#samplingRatio >= 1) return;
     const resourceOf = (tgid: number, startTime: bigint) => this.#processes.find(tgid, startTime) ?? this.#processes.get(tgid, startTime, '', 0n);
     this.#kernelHttp.collect(kernel, this.#metricsOn ? this.#metrics : undefined, resourceOf, nowUnixNano());
   }
