@@ -1,11 +1,13 @@
 // What does socket_trace cost a busy web server, and how much can it follow without losing any
 // request? wrk against nginx (both from Debian) on loopback, nginx on CPU 0 and wrk on CPU 1.
 //
-//  1. Saturation: alternating rounds without bpfcol, with bpfcol + socket_trace making a span of
-//     every request, and with spans.sampling_ratio (default 0.01: the other requests measured in
-//     the kernel, bpf/socket_trace_http1.h), tracing nginx's side (filters ports + executables),
-//     wrk -c32 keep-alive; medians of requests/s and p99 latency, their ratios; bpfcol's own CPU
-//     time per traced request (/proc/PID/stat over the run) and nginx's CPU per request.
+//  1. Saturation: alternating rounds without bpfcol; with socket_trace's programs attached and
+//     tracing nothing (protocols: [redis]: nginx's connections are looked at, then ignored: the
+//     floor of hooking every syscall); with socket_trace making a span of every request; and with
+//     spans.sampling_ratio (default 0.01: the other requests measured in the kernel,
+//     bpf/socket_trace_http1.h). Tracing nginx's side (filters ports + executables), wrk -c32
+//     keep-alive; medians of requests/s and p99 latency, their ratios; bpfcol's own CPU time per
+//     request (/proc/PID/stat over the run) and nginx's CPU per request.
 //  2. Paced load (wrk with a 1 ms delay per connection, connections = rate / 1000): the highest
 //     rate at which every request became a span and the kernel lost no record.
 // Spans go through a batch processor to the debug exporter (basic: a line per batch), so the
@@ -63,14 +65,15 @@ async function main(): Promise<void> {
   const telemetryPort = await freePort();
   const nginx = await startNginx(dir.path, port);
   const worker = nginxWorker(nginx);
-  const configWith = (samplingRatio: number) =>
+  const configWith = (samplingRatio: number, protocols?: string) =>
     writeConfig(
       dir.path,
       `
 receivers:
   socket_trace:
     filters: { ports: [${port}], executables: [nginx] }
-    spans: { sampling_ratio: ${samplingRatio} }
+    spans: { sampling_ratio: ${samplingRatio} }${protocols ? `
+    protocols: [${protocols}]` : ''}
 processors:
   batch: {}
 exporters:
@@ -83,14 +86,14 @@ service:
     traces: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
     metrics: { receivers: [socket_trace], processors: [batch], exporters: [debug] }
 `,
-      `config-${samplingRatio}.yaml`,
+      `config-${samplingRatio}-${protocols ?? 'all'}.yaml`,
     );
-  const config = configWith(1);
-  const sampledConfig = configWith(SAMPLING_RATIO);
-  type Variant = 'untraced' | 'traced' | 'sampled';
-  const VARIANTS: Variant[] = ['untraced', 'traced', 'sampled'];
+  type Variant = 'untraced' | 'hooks' | 'traced' | 'sampled';
+  const configs: Record<Exclude<Variant, 'untraced'>, string> = { hooks: configWith(1, 'redis'), traced: configWith(1), sampled: configWith(SAMPLING_RATIO) };
+  const config = configs.traced;
+  const VARIANTS: Variant[] = ['untraced', 'hooks', 'traced', 'sampled'];
   let bpfcol: RunningBpfcol | undefined;
-  const perVariant = () => ({ untraced: [] as number[], traced: [] as number[], sampled: [] as number[] });
+  const perVariant = (): Record<Variant, number[]> => ({ untraced: [], hooks: [], traced: [], sampled: [] });
   const rps = perVariant();
   const p99 = perVariant();
   const nginxCpu = perVariant();
@@ -104,7 +107,7 @@ service:
         const traced = key !== 'untraced';
         let before: Counts | undefined;
         if (traced) {
-          bpfcol = await startBpfcol(key === 'sampled' ? sampledConfig : config, {}, 120_000);
+          bpfcol = await startBpfcol(configs[key], {}, 120_000);
           await sleep(2000);
           before = await counts(telemetryPort);
         } else await sleep(2000);
@@ -160,8 +163,9 @@ service:
     }
     console.log(`load average after: ${loadavg()}`);
     const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
-    console.log(`median untraced ${median(rps.untraced).toFixed(0)} req/s (p99 ${median(p99.untraced).toFixed(2)} ms), traced ${median(rps.traced).toFixed(0)} req/s (p99 ${median(p99.traced).toFixed(2)} ms), sampled ${median(rps.sampled).toFixed(0)} req/s (p99 ${median(p99.sampled).toFixed(2)} ms); ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
-    for (const [key, what] of [['traced', 'every request a span'], ['sampled', `spans.sampling_ratio ${SAMPLING_RATIO}, the rest measured in the kernel`]] as const) {
+    const medians = VARIANTS.map((v) => `${v} ${median(rps[v]).toFixed(0)} req/s (p99 ${median(p99[v]).toFixed(2)} ms)`).join(', ');
+    console.log(`median ${medians}; ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
+    for (const [key, what] of [['hooks', 'programs attached, tracing nothing'], ['traced', 'every request a span'], ['sampled', `spans.sampling_ratio ${SAMPLING_RATIO}, the rest measured in the kernel`]] as const) {
       console.log(`socket_trace nginx throughput (${what}): ${ratio(rps[key], rps.untraced)} of untraced`);
       console.log(`socket_trace nginx p99 latency (${what}): ${ratio(p99[key], p99.untraced)} of untraced`);
       console.log(`socket_trace nginx CPU per request (${what}): ${median(nginxCpu[key]).toFixed(2)} µs, ${median(nginxCpu.untraced).toFixed(2)} µs untraced: ${ratio(nginxCpu[key], nginxCpu.untraced)} of untraced`);
