@@ -167,6 +167,9 @@ service:
     console.log(`median ${medians}; ${ROUNDS} rounds of ${SECONDS}s, ${CONNECTIONS} connections; traced/requests per round: ${tracedShare.join(', ')}`);
     for (const [key, what] of [['hooks', 'programs attached, tracing nothing'], ['traced', 'every request a span'], ['sampled', `spans.sampling_ratio ${SAMPLING_RATIO}, the rest measured in the kernel`]] as const) {
       console.log(`socket_trace nginx throughput (${what}): ${ratio(rps[key], rps.untraced)} of untraced`);
+      // each round against the untraced run just before it: the machine's speed drifts between rounds
+      const paired = rps[key].map((r, i) => r / rps.untraced[i]!);
+      console.log(`socket_trace nginx throughput (${what}), paired by round [${paired.map((x) => x.toFixed(2)).join(', ')}]: ${median(paired).toFixed(2)} of untraced`);
       console.log(`socket_trace nginx p99 latency (${what}): ${ratio(p99[key], p99.untraced)} of untraced`);
       console.log(`socket_trace nginx CPU per request (${what}): ${median(nginxCpu[key]).toFixed(2)} µs, ${median(nginxCpu.untraced).toFixed(2)} µs untraced: ${ratio(nginxCpu[key], nginxCpu.untraced)} of untraced`);
       console.log(`socket_trace bpfcol CPU per traced request (${what}): ${median(bpfcolCpu[key]).toFixed(2)} µs (median of ${bpfcolCpu[key].length} saturated runs)`);
