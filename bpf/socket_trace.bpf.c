@@ -15,7 +15,9 @@
  * The first bytes of a connection decide (a small sniff per enabled protocol) whether anything is
  * sent: a connection matching no protocol within a few payloads is never reported. Matching ones
  * send an open record, then per syscall a capped prefix of the payload (and its last bytes when
- * truncated), with the stream position so user space sees records the full ring dropped.
+ * truncated), with the stream position so user space sees records the full ring dropped. With
+ * spans.sampling_ratio below 1, HTTP/1.x server requests not sampled are measured here instead
+ * and never sent (socket_trace_http1.h).
  *
  * Syscall arguments are read at exit from the task's saved user registers (the kernel leaves
  * them as the process passed them); only the entry time of writes is kept from sys_enter.

@@ -8,7 +8,9 @@
  *   ST_EV_OPEN once, when its first bytes matched an enabled protocol (addresses, role, owner),
  *   ST_EV_DATA per syscall that moved bytes (a capped prefix, and a short tail when truncated),
  *   ST_EV_CLOSE when its fd is closed.
- * Connections whose first bytes match no enabled protocol send nothing at all.
+ * Connections whose first bytes match no enabled protocol send nothing at all. With sampling
+ * (socket_trace_http1.h), HTTP/1.x server requests not sampled send no data record either: they
+ * are measured in the kernel (http_requests), and the next record sent carries ST_DATA_SKIPPED.
  */
 #ifndef BPFCOL_SOCKET_TRACE_H
 #define BPFCOL_SOCKET_TRACE_H
