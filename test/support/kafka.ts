@@ -54,8 +54,12 @@ export async function startKafka(port: number, env: NodeJS.ProcessEnv = {}): Pro
     ].join('\n'),
   );
   const jvm = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-cp', classpath];
-  // a cluster id: 16 random bytes, base64url (Kafka's Uuid)
-  const clusterId = randomBytes(16).toString('base64url');
+  // a cluster id: 16 random bytes, base64url (Kafka's Uuid), never starting with '-' (the storage
+  // tool would take it for an option: "--cluster-id: expected one argument", 1 run in 64), as
+  // Kafka's own Uuid.randomUuid() ensures
+  let clusterId: string;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   try {
     execFileSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], { stdio: 'pipe', timeout: 120_000 });
   } catch (err) {
