@@ -225,11 +225,14 @@ __noinline int http1_measured(struct st_conn *c, __u32 tgid, struct data_scratch
 {
 	if (!c || !s)
 		return 0;
-	__u32 ret = s->hdr.bytes;
-	__u32 n = http1_peek(s);
 	__u8 state = c->req_state;
 	bool here = state == ST_REQ_KERNEL || state == ST_REQ_KERNEL_RESP;
-	__u64 now = bpf_ktime_get_ns();
+
+	/* a response to a request that was sent is sent too: no need to look at it */
+	if (dir == ST_EGRESS && !here)
+		return 0;
+	__u32 ret = s->hdr.bytes;
+	__u32 n = http1_peek(s);
 
 	if (n > ST_HTTP_PEEK)
 		n = ST_HTTP_PEEK;
@@ -262,11 +265,9 @@ __noinline int http1_measured(struct st_conn *c, __u32 tgid, struct data_scratch
 		c->req_method = method;
 		c->req_version = version;
 		c->req_pending = 1;
-		c->req_ts = now;
+		c->req_ts = bpf_ktime_get_ns();
 		return http1_skip(c, dir, ret);
 	}
-	if (!here)
-		return false;
 	int status = http1_status(s->data, n);
 
 	/* the rest of a response, or an interim one (100 Continue: the final response follows) */
@@ -276,7 +277,7 @@ __noinline int http1_measured(struct st_conn *c, __u32 tgid, struct data_scratch
 		c->req_pending--;
 	else
 		c->flags |= ST_CONN_NO_KERNEL; /* a response to a request never seen start: two in one read */
-	http1_count(c, tgid, status, now);
+	http1_count(c, tgid, status, bpf_ktime_get_ns());
 	c->req_state = c->req_pending ? ST_REQ_KERNEL : ST_REQ_KERNEL_RESP;
 	return http1_skip(c, dir, ret);
 }

@@ -24,13 +24,8 @@ export interface KernelHttpSource {
 
 export class KernelHttpRequests {
   readonly #seen = new Map<string, Seen>();
-  readonly #alive: (tgid: number) => boolean;
   /** Requests measured in the kernel so far (all collections). */
   requests = 0;
-
-  constructor(alive: (tgid: number) => boolean = (tgid) => existsSync(`/proc/${tgid}`)) {
-    this.#alive = alive;
-  }
 
   /**
    * Adds what the kernel measured since the last call to `metrics` (when given: metrics may be
@@ -63,7 +58,7 @@ export class KernelHttpRequests {
         this.#seen.set(k.id, { count: k.count, sumNs: k.sumNs, buckets: k.buckets });
       }
       let ok = alive.get(k.tgid);
-      if (ok === undefined) alive.set(k.tgid, (ok = this.#alive(k.tgid)));
+      if (ok === undefined) alive.set(k.tgid, (ok = existsSync(`/proc/${k.tgid}`)));
       if (!ok) gone.push(k.id);
     }
     if (gone.length) {
