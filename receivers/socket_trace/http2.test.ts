@@ -52,8 +52,8 @@ describe('socket_trace: HTTP/2 and gRPC with grpc-js, nginx and curl', { timeout
     dir?.cleanup();
   });
 
-  const peer = (mode: 'server' | 'client', name: string) =>
-    spawn(process.execPath, [join(import.meta.dirname, 'fixtures/grpc-peer.ts'), mode, String(grpcPort)], { env: { ...process.env, OTEL_SERVICE_NAME: name }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const peer = (mode: 'server' | 'client', name: string, ...args: string[]) =>
+    spawn(process.execPath, [join(import.meta.dirname, 'fixtures/grpc-peer.ts'), mode, String(grpcPort), ...args], { env: { ...process.env, OTEL_SERVICE_NAME: name }, stdio: ['pipe', 'pipe', 'inherit'] });
   const firstLine = async (p: ChildProcess) => JSON.parse(((await once(createInterface({ input: p.stdout! }), 'line')) as [string])[0]);
 
   const EXPECTED = [
@@ -69,16 +69,15 @@ describe('socket_trace: HTTP/2 and gRPC with grpc-js, nginx and curl', { timeout
   it('grpc-js unary and server-streaming calls: a SERVER and a CLIENT span each, rpc.* attributes, grpc-status from the trailers', async () => {
     grpcServer = peer('server', 'items-server');
     const { pid: serverPid } = await firstLine(grpcServer);
-    const { startNs, endNs, value } = await bracket(async () => {
-      const client = peer('client', 'items-client');
-      const line = await firstLine(client);
-      if (client.exitCode === null) await once(client, 'exit');
-      return line as { pid: number; results: [string, string, number][] };
-    });
+    // the client stays until its spans are in: its service.name is read from its live /proc
+    // (had the test failed before, its stdin closes with this process)
+    const app = peer('client', 'items-client', 'stay');
+    const { startNs, endNs, value } = await bracket(async () => (await firstLine(app)) as { pid: number; results: [string, string, number][] });
     assert.deepEqual(value.results.map((r) => r[2]), [0, 5, 0, 10, 0, 0], 'what the calls returned');
     const grpcSpan = (kind: number, pid: number) => (s: Found[number]) => s.span.kind === kind && resourceAttr(s.resource, 'process.pid') === BigInt(pid) && attr(s.span, 'rpc.system') === 'grpc';
     const server = await waitForSpans(traced, grpcSpan(SERVER, serverPid), EXPECTED.length);
     const client = await waitForSpans(traced, grpcSpan(CLIENT, value.pid), EXPECTED.length);
+    app.stdin!.end();
     for (const [side, spans] of [['server', server], ['client', client]] as const) {
       assert.equal(spans.length, EXPECTED.length, `${side}: one span per call`);
       // in the order the calls were made (one channel, one call at a time)
